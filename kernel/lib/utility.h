@@ -27,6 +27,19 @@ constexpr void swap(T& a, T& b) noexcept {
   b = move(tmp);
 }
 
+// Integer classification without <type_traits> (gcc and clang builtins differ, so spell it out).
+template <typename T> inline constexpr bool kIsIntegral = false;
+template <> inline constexpr bool kIsIntegral<signed char> = true;
+template <> inline constexpr bool kIsIntegral<unsigned char> = true;
+template <> inline constexpr bool kIsIntegral<short> = true;
+template <> inline constexpr bool kIsIntegral<unsigned short> = true;
+template <> inline constexpr bool kIsIntegral<int> = true;
+template <> inline constexpr bool kIsIntegral<unsigned int> = true;
+template <> inline constexpr bool kIsIntegral<long> = true;
+template <> inline constexpr bool kIsIntegral<unsigned long> = true;
+template <> inline constexpr bool kIsIntegral<long long> = true;
+template <> inline constexpr bool kIsIntegral<unsigned long long> = true;
+
 template <typename T> constexpr T min(T a, T b) { return b < a ? b : a; }
 template <typename T> constexpr T max(T a, T b) { return a < b ? b : a; }
 

@@ -1,0 +1,31 @@
+// Panic: report a fatal kernel error with a backtrace and stop the machine.
+#pragma once
+
+#include "kernel/core/console.h"
+#include "kernel/core/exit_status.h"
+
+namespace exo {
+
+// Prints "backtrace:" and the symbolised frame-pointer chain starting at `frame`.
+void print_backtrace(uptr frame);
+// The same without the heading, for callers that print the first frame themselves.
+void print_backtrace_from(uptr frame);
+
+[[noreturn]] void panic_stop(ExitStatus status);
+
+// Never returns: prints "PANIC: <message>", a backtrace, and powers off with kPanic.
+template <typename... Args>
+[[noreturn]] void panic(const char* fmt, const Args&... args) {
+  kprint("\nPANIC: ");
+  kprint(fmt, args...);
+  kprint("\n");
+  panic_stop(ExitStatus::kPanic);
+}
+
+}  // namespace exo
+
+// Kernel invariant check. Not for validating outside input: that returns an Error.
+#define EXO_ASSERT(cond)                                                            \
+  do {                                                                              \
+    if (!(cond)) ::exo::panic("assertion failed: {} ({}:{})", #cond, __FILE__, __LINE__); \
+  } while (0)
