@@ -109,7 +109,7 @@ def run_test(args, cmd):
             sys.stdout.flush()
             text = output.decode('utf-8', 'replace')
             for pattern in args.expect:
-                if pattern not in first_seen and re.search(pattern, text):
+                if pattern not in first_seen and re.search(pattern, text, re.M):
                     first_seen[pattern] = time.monotonic() - start
         done.set()
 
@@ -144,10 +144,10 @@ def run_test(args, cmd):
     elif status != args.expect_status:
         failures.append(f'guest exit status {status}, expected {args.expect_status}')
     for pattern in args.expect:
-        if not re.search(pattern, text):
+        if not re.search(pattern, text, re.M):
             failures.append(f'expected output not seen: /{pattern}/')
     for pattern in args.reject:
-        if re.search(pattern, text):
+        if re.search(pattern, text, re.M):
             failures.append(f'forbidden output seen: /{pattern}/')
     if args.report_time:
         for pattern, seconds in first_seen.items():

@@ -23,7 +23,8 @@ struct Case {
   void (*run)(Context&);
 };
 
-// Runs every case of `suite` ("all" for every suite), printing one line per case and a final
+// Runs every case of `suite` ("all" for every suite except fatal_*, whose cases stop the
+// machine on purpose and are run one suite per boot), printing one line per case and a final
 // "N passed, N failed" line. Returns the number of failed cases (-1 if nothing matched).
 int run(const char* suite);
 

@@ -2,6 +2,7 @@
 #include "kernel/arch/arch.h"
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/fault_catch.h"
+#include "kernel/arch/x86_64/gdt.h"
 #include "kernel/arch/x86_64/idt.h"
 #include "kernel/arch/x86_64/trap_frame.h"
 #include "kernel/core/panic.h"
@@ -51,7 +52,12 @@ void report(const TrapFrame& f, uint64_t cr2) {
   kprint("R8 ={:#018x} R9 ={:#018x} R10={:#018x} R11={:#018x}\n", f.r8, f.r9, f.r10, f.r11);
   kprint("R12={:#018x} R13={:#018x} R14={:#018x} R15={:#018x}\n", f.r12, f.r13, f.r14, f.r15);
   kprint("CS={:#x} SS={:#x} RFLAGS={:#x} CR3={:#x}\n", f.cs, f.ss, f.rflags, read_cr3());
-  kprint("handler stack={:#018x}\n", reinterpret_cast<uptr>(&f));
+  uptr stack = reinterpret_cast<uptr>(&f);
+  kprint("handler stack={:#018x}", stack);
+  if (stack >= ist_stack_bottom(kIstDoubleFault) && stack < ist_stack_top(kIstDoubleFault)) {
+    kprint(" (on the #DF IST stack)");
+  }
+  kprint("\n");
   // The interrupted function is the first frame; the rbp chain gives its callers.
   kprint("backtrace:\n");
   Symbol symbol;
