@@ -47,12 +47,14 @@ exo_multiboot_entry:
     mov %ebp, PHYS(exo_boot_magic)
     mov %esi, PHYS(exo_boot_info_phys)
 
-    // Zero .bss: it holds the page tables and the stack we are about to use.
+    // Zero .bss: it holds the page tables and the stack we are about to use. Its bounds are
+    // page-aligned (kernel.ld), so whole dwords cover it.
     mov $PHYS(__bss_start), %edi
     mov $PHYS(__bss_end), %ecx
     sub %edi, %ecx
+    shr $2, %ecx
     xor %eax, %eax
-    rep stosb
+    rep stosl
     mov $PHYS(exo_boot_stack_top), %esp
 
     call early_uart_init
