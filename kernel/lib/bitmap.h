@@ -1,4 +1,4 @@
-// Bitmap<N>: a fixed-size set of bit indices with O(words) find-first/find-last, for CPU masks and priority levels.
+// Bitmap<N>: a fixed-size bit set with find-first/find-last, for CPU masks and priority levels.
 #pragma once
 
 #include "kernel/lib/types.h"

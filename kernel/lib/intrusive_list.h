@@ -1,4 +1,4 @@
-// IntrusiveList<T, Tag>: a doubly linked list whose node lives inside the element, so linking never allocates and never fails.
+// IntrusiveList<T, Tag>: doubly linked list with the node inside the element; linking cannot fail.
 #pragma once
 
 #include "kernel/lib/types.h"
@@ -11,8 +11,8 @@
 #endif
 
 #if EXO_LIST_CHECKS
-#define EXO_LIST_CHECK(cond)   \
-  do {                         \
+#define EXO_LIST_CHECK(cond)       \
+  do {                             \
     if (!(cond)) __builtin_trap(); \
   } while (0)
 #else

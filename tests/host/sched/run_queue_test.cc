@@ -1,0 +1,274 @@
+// Host tests for RunQueue, the time-slice policy and the wait queues.
+#include "kernel/sched/run_queue.h"
+#include "kernel/sched/slice.h"
+#include "kernel/sched/timer_queue.h"
+#include "kernel/sched/wait_queue.h"
+
+#include <gtest/gtest.h>
+
+namespace exo::sched {
+namespace {
+
+struct Thread : SchedEntity {
+  explicit Thread(uint8_t prio, int id_ = 0) : id(id_) { priority_ = prio; }
+  int id;
+};
+
+TEST(RunQueue, HighestPriorityFirstFifoWithin) {
+  RunQueue rq(0);
+  Thread low1(3, 1), low2(3, 2), high(20, 3), mid(10, 4);
+  rq.enqueue(low1);
+  rq.enqueue(low2);
+  rq.enqueue(high);
+  rq.enqueue(mid);
+  EXPECT_EQ(rq.ready_count(), 4u);
+  EXPECT_EQ(rq.load(), 4u);
+  EXPECT_EQ(rq.highest_ready_priority(), 20);
+  EXPECT_EQ(low1.state_, ThreadState::kReady);
+  EXPECT_EQ(low1.queue_cpu_, 0u);
+  EXPECT_EQ(rq.dequeue_highest(), &high);
+  EXPECT_EQ(rq.dequeue_highest(), &mid);
+  EXPECT_EQ(rq.dequeue_highest(), &low1);
+  EXPECT_EQ(rq.dequeue_highest(), &low2);
+  EXPECT_EQ(rq.dequeue_highest(), nullptr);
+  EXPECT_EQ(rq.highest_ready_priority(), -1);
+  EXPECT_EQ(low2.queue_cpu_, kNoCpu);
+}
+
+TEST(RunQueue, EnqueueFrontAndRemove) {
+  RunQueue rq(1);
+  Thread a(5), b(5), c(5);
+  rq.enqueue(a);
+  rq.enqueue(b);
+  rq.enqueue_front(c);
+  EXPECT_TRUE(rq.remove(a));
+  EXPECT_FALSE(rq.remove(a));
+  EXPECT_EQ(rq.dequeue_highest(), &c);
+  EXPECT_EQ(rq.dequeue_highest(), &b);
+  EXPECT_EQ(rq.dequeue_highest(), nullptr);
+}
+
+TEST(RunQueue, RemoveFromOtherQueueRefused) {
+  RunQueue rq0(0), rq1(1);
+  Thread a(5);
+  rq0.enqueue(a);
+  EXPECT_FALSE(rq1.remove(a));
+  EXPECT_TRUE(rq0.remove(a));
+}
+
+TEST(RunQueue, ChangePriorityRefiles) {
+  RunQueue rq(0);
+  Thread a(5), b(5);
+  rq.enqueue(a);
+  rq.enqueue(b);
+  rq.change_priority(b, 9);
+  EXPECT_EQ(rq.dequeue_highest(), &b);
+  rq.change_priority(b, 2);  // not queued: just the field
+  EXPECT_EQ(b.priority_, 2);
+  EXPECT_EQ(rq.dequeue_highest(), &a);
+}
+
+TEST(RunQueue, CurrentCountsInLoad) {
+  RunQueue rq(2);
+  Thread a(5), b(5);
+  rq.enqueue(a);
+  rq.enqueue(b);
+  EXPECT_EQ(rq.pick_next(100), &a);
+  EXPECT_EQ(a.state_, ThreadState::kRunning);
+  EXPECT_EQ(a.last_cpu_, 2u);
+  EXPECT_EQ(rq.current(), &a);
+  EXPECT_EQ(rq.load(), 2u);
+  EXPECT_EQ(rq.load_relaxed(), 2u);
+  EXPECT_EQ(rq.clear_current(), &a);
+  EXPECT_EQ(rq.load(), 1u);
+  EXPECT_EQ(rq.dequeue_highest(), &b);
+}
+
+TEST(RunQueue, TakeForCpuRespectsAffinity) {
+  RunQueue rq(0);
+  Thread pinned(20), free_thread(10);
+  pinned.affinity_ = CpuMask::single(0);
+  rq.enqueue(pinned);
+  rq.enqueue(free_thread);
+  EXPECT_EQ(rq.take_for_cpu(1), &free_thread);
+  EXPECT_EQ(rq.take_for_cpu(1), nullptr);
+  EXPECT_EQ(rq.take_for_cpu(0), &pinned);
+}
+
+TEST(SchedEntity, EmptyAffinityRefused) {
+  Thread t(1);
+  EXPECT_EQ(t.set_affinity(CpuMask()).error(), Error::kInvalidArgument);
+  EXPECT_TRUE(t.set_affinity(CpuMask::single(3)).ok());
+  EXPECT_TRUE(t.may_run_on(3));
+  EXPECT_FALSE(t.may_run_on(2));
+}
+
+TEST(Slice, LoneThreadIsNeverPreemptedAndNeedsNoTick) {
+  RunQueue rq(0);
+  Thread a(10);
+  a.slice_ns_ = a.slice_left_ns_ = 1000;
+  rq.enqueue(a);
+  rq.pick_next(0);
+  EXPECT_FALSE(needs_periodic_tick(rq));
+  EXPECT_EQ(next_preemption_deadline(rq), kNever);
+  EXPECT_FALSE(on_tick(rq, 5000));  // slice used up, nobody waiting: refilled
+  EXPECT_EQ(a.slice_left_ns_, 1000u);
+  (void)rq.clear_current();
+}
+
+TEST(Slice, RoundRobinAmongEquals) {
+  RunQueue rq(0);
+  Thread a(10, 1), b(10, 2);
+  a.slice_ns_ = a.slice_left_ns_ = 1000;
+  b.slice_ns_ = b.slice_left_ns_ = 1000;
+  rq.enqueue(a);
+  rq.enqueue(b);
+  rq.pick_next(0);
+  EXPECT_TRUE(needs_periodic_tick(rq));
+  EXPECT_EQ(next_preemption_deadline(rq), 1000u);
+  EXPECT_FALSE(on_tick(rq, 400));
+  EXPECT_EQ(a.slice_left_ns_, 600u);
+  EXPECT_EQ(next_preemption_deadline(rq), 1000u);
+  EXPECT_TRUE(on_tick(rq, 1000));
+  EXPECT_EQ(preempt_and_pick(rq, 1000), &b);
+  EXPECT_EQ(a.slice_left_ns_, 1000u);  // refilled, at the tail
+  EXPECT_TRUE(on_tick(rq, 2100));
+  EXPECT_EQ(preempt_and_pick(rq, 2100), &a);
+  EXPECT_EQ(rq.dequeue_highest(), &b);
+  (void)rq.clear_current();
+}
+
+TEST(Slice, LowerPriorityWaitingNeedsNoTick) {
+  RunQueue rq(0);
+  Thread high(20), low(5);
+  rq.enqueue(high);
+  rq.enqueue(low);
+  rq.pick_next(0);
+  EXPECT_FALSE(needs_periodic_tick(rq));
+  EXPECT_FALSE(on_tick(rq, kDefaultSliceNs * 3));
+  (void)rq.clear_current();
+  EXPECT_TRUE(rq.remove(low));
+}
+
+TEST(Slice, WakeupPreemptionKeepsRemainingSlice) {
+  RunQueue rq(0);
+  Thread a(10), b(10), urgent(25);
+  a.slice_ns_ = a.slice_left_ns_ = 1000;
+  rq.enqueue(a);
+  rq.enqueue(b);
+  rq.pick_next(0);
+  EXPECT_FALSE(should_preempt_on_wakeup(rq, b));
+  EXPECT_TRUE(should_preempt_on_wakeup(rq, urgent));
+  rq.enqueue(urgent);
+  EXPECT_TRUE(on_tick(rq, 300));  // more urgent ready: reschedule even with slice left
+  EXPECT_EQ(preempt_and_pick(rq, 300), &urgent);
+  EXPECT_EQ(a.slice_left_ns_, 700u);
+  EXPECT_EQ(rq.peek_highest(), &a);  // at the head of its level, ahead of b
+  (void)rq.clear_current();
+  EXPECT_EQ(rq.dequeue_highest(), &a);
+  EXPECT_EQ(rq.dequeue_highest(), &b);
+}
+
+TEST(Slice, IdleCpu) {
+  RunQueue rq(0);
+  Thread a(1);
+  EXPECT_FALSE(on_tick(rq, 10));
+  EXPECT_FALSE(needs_periodic_tick(rq));
+  EXPECT_TRUE(should_preempt_on_wakeup(rq, a));
+  rq.enqueue(a);
+  EXPECT_TRUE(on_tick(rq, 20));
+  EXPECT_EQ(preempt_and_pick(rq, 20), &a);
+  (void)rq.clear_current();
+}
+
+TEST(Slice, ClockGoingBackwardsChargesNothing) {
+  RunQueue rq(0);
+  Thread a(1);
+  a.slice_ns_ = a.slice_left_ns_ = 1000;
+  rq.enqueue(a);
+  rq.pick_next(500);
+  EXPECT_EQ(rq.charge_current(100), 1000u);
+  EXPECT_EQ(rq.charge_current(700), 800u);
+  (void)rq.clear_current();
+}
+
+TEST(WaitQueue, FifoWakeOneAndAll) {
+  WaitQueue wq;
+  Thread a(1, 1), b(30, 2), c(5, 3);
+  wq.block(a);
+  wq.block(b);
+  wq.block(c);
+  EXPECT_EQ(a.state_, ThreadState::kBlocked);
+  EXPECT_EQ(wq.size(), 3u);
+  EXPECT_EQ(wq.wake_one(), &a);
+  WakeList woken;
+  EXPECT_EQ(wq.wake_all(woken), 2u);
+  EXPECT_TRUE(wq.empty());
+  EXPECT_EQ(woken.pop_front(), &b);
+  EXPECT_EQ(woken.pop_front(), &c);
+  EXPECT_EQ(wq.wake_one(), nullptr);
+}
+
+TEST(WaitQueue, RemoveOnTimeoutRace) {
+  WaitQueue wq;
+  Thread a(1);
+  wq.block(a);
+  EXPECT_TRUE(wq.remove(a));   // the timeout won
+  EXPECT_FALSE(wq.remove(a));  // the waker lost: nothing to do
+  EXPECT_EQ(wq.wake_one(), nullptr);
+}
+
+// A sleeper with a timeout is on a wait queue and the timer queue at once; whichever side fires
+// first takes it off the other, and the loser finds nothing to do.
+TEST(WaitQueue, TimeoutAndWakeRaceResolvedByRemoval) {
+  WaitQueue wq;
+  TimerQueue<SchedEntity> timers;
+  Thread a(1), b(1);
+  wq.block(a);
+  timers.insert(a, 100);
+  wq.block(b);
+  timers.insert(b, 200);
+  // The timeout fires for a.
+  SchedEntity* expired = timers.pop_expired(150);
+  ASSERT_EQ(expired, &a);
+  EXPECT_TRUE(wq.remove(*expired));
+  // b is woken before its deadline.
+  SchedEntity* woken = wq.wake_one();
+  ASSERT_EQ(woken, &b);
+  EXPECT_TRUE(timers.cancel(*woken));
+  EXPECT_EQ(timers.pop_expired(1000), nullptr);
+  EXPECT_FALSE(wq.remove(a));
+  EXPECT_TRUE(wq.empty());
+}
+
+TEST(PriorityWaitQueue, MostUrgentFirstFifoWithin) {
+  PriorityWaitQueue wq;
+  Thread a(5, 1), b(9, 2), c(5, 3), d(9, 4);
+  wq.block(a);
+  wq.block(b);
+  wq.block(c);
+  wq.block(d);
+  EXPECT_EQ(wq.peek(), &b);
+  EXPECT_EQ(wq.wake_one(), &b);
+  EXPECT_EQ(wq.wake_one(), &d);
+  wq.change_priority(c, 12);
+  EXPECT_EQ(wq.wake_one(), &c);
+  EXPECT_TRUE(wq.remove(a));
+  EXPECT_TRUE(wq.empty());
+}
+
+TEST(PriorityWaitQueue, WakeAllInPriorityOrder) {
+  PriorityWaitQueue wq;
+  Thread a(1, 1), b(3, 2), c(2, 3);
+  wq.block(a);
+  wq.block(b);
+  wq.block(c);
+  WakeList woken;
+  EXPECT_EQ(wq.wake_all(woken), 3u);
+  EXPECT_EQ(woken.pop_front(), &b);
+  EXPECT_EQ(woken.pop_front(), &c);
+  EXPECT_EQ(woken.pop_front(), &a);
+}
+
+}  // namespace
+}  // namespace exo::sched
