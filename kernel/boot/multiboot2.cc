@@ -191,21 +191,21 @@ Result<void> parse_multiboot2(ByteSpan info, BootInfo* out, ParseDiagnostic* dia
     if (!info.contains_range(offset, sizeof(TagHeader))) {
       return fail(diag, "multiboot2: tag header runs past total_size", offset);
     }
-    auto header = load_le<TagHeader>(info.data() + offset);
-    if (header.size < sizeof(TagHeader)) {
+    auto tag_header = load_le<TagHeader>(info.data() + offset);
+    if (tag_header.size < sizeof(TagHeader)) {
       return fail(diag, "multiboot2: tag size below 8", offset + offsetof(TagHeader, size));
     }
-    if (!info.contains_range(offset, header.size)) {
+    if (!info.contains_range(offset, tag_header.size)) {
       return fail(diag, "multiboot2: tag runs past total_size", offset);
     }
-    Tag tag{header.type, offset, info.subspan(offset, header.size)};
-    switch (static_cast<TagType>(header.type)) {
+    Tag tag{tag_header.type, offset, info.subspan(offset, tag_header.size)};
+    switch (static_cast<TagType>(tag_header.type)) {
       case TagType::kEnd:
         // Spec 3.6.3: the end tag is type 0, size 8, and terminates the list.
-        if (header.size != sizeof(TagHeader)) {
+        if (tag_header.size != sizeof(TagHeader)) {
           return fail(diag, "multiboot2: end tag size is not 8", offset);
         }
-        if (offset + header.size != info.size()) {
+        if (offset + tag_header.size != info.size()) {
           return fail(diag, "multiboot2: data after the end tag", offset);
         }
         return {};
@@ -236,7 +236,7 @@ Result<void> parse_multiboot2(ByteSpan info, BootInfo* out, ParseDiagnostic* dia
         break;
     }
     // offset + size <= info.size() was checked above, so neither addition can wrap.
-    offset = align_up<usize>(offset + header.size, kTagAlign);
+    offset = align_up<usize>(offset + tag_header.size, kTagAlign);
   }
   return fail(diag, "multiboot2: no end tag", info.size());
 }
