@@ -1,0 +1,253 @@
+// The glue generated clients and servers share: Reply/Outcome, message-level encode and
+// decode, the call and send helpers, the Dispatcher interface and the serving loop.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/lib/result.h"
+#include "message.h"
+#include "transport.h"
+#include "wire.h"
+
+namespace exo::proto {
+
+// The error type of a method declared without `error`: it has no values, so a reply flagged
+// as an application error never decodes.
+enum class NoError : uint8_t {};
+inline void encode(Encoder&, size_t, NoError) {}
+inline bool decode(Decoder&, size_t, NoError*) {
+  return false;
+}
+
+// The error enum of a method travels alone in the body.
+template <typename E>
+inline constexpr size_t kErrorInlineSize = sizeof(E);
+
+// The result of a call on a generated client: the response, the method's own error (an enum
+// value the server chose), or an exo::Error from the transport or from a rejected message.
+template <typename T, typename E>
+class Reply {
+ public:
+  Reply(const T& value) : value_(value), kind_(Kind::kValue) {}
+  Reply(E app_error) : app_error_(app_error), kind_(Kind::kAppError) {}
+  Reply(Error error) : error_(error), kind_(Kind::kError) {}
+
+  bool ok() const { return kind_ == Kind::kValue; }
+  bool is_app_error() const { return kind_ == Kind::kAppError; }
+  bool is_error() const { return kind_ == Kind::kError; }
+  // Preconditions: ok(), is_app_error() and is_error() respectively.
+  T& value() { return value_; }
+  const T& value() const { return value_; }
+  T* operator->() { return &value_; }
+  const T* operator->() const { return &value_; }
+  E app_error() const { return app_error_; }
+  Error error() const { return error_; }
+
+ private:
+  enum class Kind : uint8_t { kValue, kAppError, kError };
+  T value_{};
+  E app_error_{};
+  Error error_ = Error::kInvalidArgument;
+  Kind kind_;
+};
+
+// What a server handler returns for a method with an error type: success, or one error value.
+template <typename E>
+class Outcome {
+ public:
+  Outcome() = default;
+  Outcome(E error) : error_(error), ok_(false) {}
+  static Outcome success() { return Outcome(); }
+
+  bool ok() const { return ok_; }
+  // Precondition: !ok().
+  E error() const { return error_; }
+
+ private:
+  E error_{};
+  bool ok_ = true;
+};
+
+// Encodes `value` (a generated struct) as the whole body of `message`.
+template <typename T>
+Status encode_message(Message& message, uint32_t ordinal, uint8_t flags, const T& value) {
+  Encoder encoder(message, T::kInlineSize);
+  if (!encode(encoder, 0, value)) return Error::kOutOfRange;
+  message.label = make_label(ordinal, flags, encoder.handle_count(), encoder.size());
+  return ok_status();
+}
+
+// Decodes the whole body of `view` as T; false when anything is out of place.
+template <typename T>
+bool decode_message(const MessageView& view, T* out) {
+  Decoder decoder(view, T::kInlineSize);
+  return decoder.ok() && decode(decoder, 0, out) && decoder.finish();
+}
+
+template <typename E>
+Status encode_app_error(Message& message, uint32_t ordinal, E error) {
+  Encoder encoder(message, kErrorInlineSize<E>);
+  encode(encoder, 0, error);
+  message.label = make_label(ordinal, kFlagReply | kFlagAppError, 0, encoder.size());
+  return ok_status();
+}
+
+// A protocol-error reply carries the exo::Error that explains the rejection.
+inline void encode_protocol_error(Message& message, uint32_t ordinal, Error error) {
+  Encoder encoder(message, sizeof(uint32_t));
+  encoder.put<uint32_t>(0, uint32_t(error));
+  message.label = make_label(ordinal, kFlagReply | kFlagProtocolError, 0, encoder.size());
+}
+
+// Runs one call: encodes `request` into `message`, calls, and decodes the reply in place.
+// The response's views point into `message` and stay valid until it is reused.
+template <typename Resp, typename E, typename Req>
+Reply<Resp, E> call(Transport& transport, Message& message, uint32_t ordinal, const Req& request) {
+  Status encoded = encode_message(message, ordinal, 0, request);
+  if (!encoded.ok()) return encoded.error();
+  Status called = transport.call(message, message);
+  if (!called.ok()) return called.error();
+  MessageView view;
+  if (!view_of(message, &view)) return Error::kMalformed;
+  uint8_t flags = label_flags(view.label);
+  if (label_ordinal(view.label) != ordinal || (flags & kFlagReply) == 0 ||
+      (flags & kFlagOneWay) != 0) {
+    return Error::kMalformed;
+  }
+  if (flags & kFlagProtocolError) {
+    Decoder decoder(view, sizeof(uint32_t));
+    if (!decoder.ok() || !decoder.finish()) return Error::kMalformed;
+    uint32_t code = decoder.get<uint32_t>(0);
+    if (code < uint32_t(Error::kNoMemory) || code > uint32_t(Error::kNotAligned)) {
+      return Error::kMalformed;
+    }
+    return Error(code);
+  }
+  if (flags & kFlagAppError) {
+    Decoder decoder(view, kErrorInlineSize<E>);
+    E error{};
+    if (!decoder.ok() || !decode(decoder, 0, &error) || !decoder.finish()) {
+      return Error::kMalformed;
+    }
+    return error;
+  }
+  Resp response{};
+  if (!decode_message(view, &response)) return Error::kMalformed;
+  return response;
+}
+
+// Runs one send: encodes `request` as a one-way message and queues it.
+template <typename Req>
+Status send(Transport& transport, Message& message, uint32_t ordinal, const Req& request,
+            SendMode mode) {
+  Status encoded = encode_message(message, ordinal, kFlagOneWay, request);
+  if (!encoded.ok()) return encoded;
+  if (message.handle_count() != 0) return Error::kInvalidArgument;
+  return transport.send(message, mode);
+}
+
+// What dispatch() did with one incoming message.
+enum class DispatchResult : uint8_t {
+  kReply,          // a call was handled; `reply` holds the answer
+  kHandled,        // a one-way message was handled; nothing to send
+  kRejectedReply,  // a call was malformed; `reply` holds a protocol error
+  kRejected,       // a one-way message was malformed and dropped
+};
+
+// The server side of one protocol; generated <Protocol>Server classes implement it.
+class Dispatcher {
+ public:
+  // Decodes `request`, runs the handler and, for calls, fills `reply`. `request` must not
+  // alias `reply`: decoded views point into the request while the reply is written.
+  virtual DispatchResult dispatch(const MessageView& request, Message& reply) = 0;
+
+ protected:
+  ~Dispatcher() = default;
+};
+
+// Rejects `request`: for a call, `reply` becomes a protocol error carrying `error`.
+inline DispatchResult reject(const MessageView& request, Message& reply, Error error) {
+  if (label_flags(request.label) & kFlagOneWay) return DispatchResult::kRejected;
+  encode_protocol_error(reply, label_ordinal(request.label), error);
+  return DispatchResult::kRejectedReply;
+}
+
+// Encodes the successful answer to a call; a server-side encoding failure (a handler returned
+// more than the bound) becomes a protocol error so the client is never left waiting.
+template <typename T>
+DispatchResult reply_value(Message& reply, uint32_t ordinal, const T& value) {
+  if (!encode_message(reply, ordinal, kFlagReply, value).ok()) {
+    encode_protocol_error(reply, ordinal, Error::kOutOfRange);
+    return DispatchResult::kRejectedReply;
+  }
+  return DispatchResult::kReply;
+}
+
+template <typename E>
+DispatchResult reply_app_error(Message& reply, uint32_t ordinal, E error) {
+  (void)encode_app_error(reply, ordinal, error);
+  return DispatchResult::kReply;
+}
+
+// Counters a serving loop keeps, for tests and diagnostics.
+struct ServeStats {
+  uint64_t calls = 0;
+  uint64_t sends = 0;
+  uint64_t rejected = 0;
+};
+
+// Receives one message, dispatches it and replies if it was a call. Malformed messages are
+// answered with a protocol error (calls) or dropped (sends); either way the server goes on.
+// `request` and `reply` are the serving thread's two buffers and must be distinct.
+inline Status serve_one(ServerTransport& transport, Dispatcher& dispatcher, Message& request,
+                        Message& reply, ServeStats* stats) {
+  ReplyToken token;
+  Status received = transport.receive(request, &token);
+  if (!received.ok()) return received;
+  DispatchResult result;
+  MessageView view;
+  bool one_way = token.value == kNoReply.value;
+  if (!view_of(request, &view) || ((label_flags(request.label) & kFlagOneWay) != 0) != one_way ||
+      (label_flags(request.label) & (kFlagReply | kFlagAppError | kFlagProtocolError)) != 0) {
+    if (one_way) {
+      result = DispatchResult::kRejected;
+    } else {
+      encode_protocol_error(reply, label_ordinal(request.label), Error::kMalformed);
+      result = DispatchResult::kRejectedReply;
+    }
+  } else {
+    result = dispatcher.dispatch(view, reply);
+  }
+  if (stats != nullptr) {
+    if (result == DispatchResult::kRejected || result == DispatchResult::kRejectedReply) {
+      ++stats->rejected;
+    } else if (one_way) {
+      ++stats->sends;
+    } else {
+      ++stats->calls;
+    }
+  }
+  if (result == DispatchResult::kRejected || result == DispatchResult::kRejectedReply) {
+    transport.discard_handles(request);
+  }
+  if (!one_way) {
+    if (result == DispatchResult::kHandled || result == DispatchResult::kRejected) {
+      // A call dispatched as one-way (cannot happen with generated code): still answer it.
+      encode_protocol_error(reply, label_ordinal(request.label), Error::kMalformed);
+    }
+    return transport.reply(token, reply);
+  }
+  return ok_status();
+}
+
+// Serves until the transport fails (Error::kPeerClosed when the channel closes).
+inline Status serve(ServerTransport& transport, Dispatcher& dispatcher, Message& request,
+                    Message& reply, ServeStats* stats) {
+  for (;;) {
+    Status status = serve_one(transport, dispatcher, request, reply, stats);
+    if (!status.ok()) return status;
+  }
+}
+
+}  // namespace exo::proto
