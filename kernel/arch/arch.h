@@ -2,6 +2,7 @@
 // kernel/arch reaches the hardware only through these declarations. A port provides each one.
 #pragma once
 
+#include "kernel/lib/result.h"
 #include "kernel/lib/types.h"
 
 namespace exo::arch {
@@ -35,5 +36,40 @@ void walk_stack(uptr frame, void (*visit)(void* context, uptr return_address), v
                 int max_frames);
 // The current frame pointer.
 uptr current_frame();
+
+// ---- Multiprocessing (x86_64: kernel/arch/x86_64/smp.cc, docs/smp.md) ----
+
+// Brings up every CPU the firmware describes: the boot CPU's interrupt controller, timer and
+// per-CPU block, then each application processor, which ends idle with interrupts on. Boot
+// CPU, interrupts off, after early_init() and the multiboot2 parse (it reads the ACPI RSDP from
+// boot_info()). Idempotent: later calls return the first call's result. On error the boot CPU
+// keeps working alone (cpu_count() tells how many came up).
+Status smp_init();
+// CPUs online (1 before smp_init()).
+uint32_t cpu_count();
+// The calling CPU's dense index, 0 for the boot CPU. Precondition: smp_init() ran.
+uint32_t current_cpu();
+// The NUMA node (ACPI proximity domain) of CPU `cpu` (< cpu_count()); 0 without an SRAT.
+uint32_t cpu_node(uint32_t cpu);
+// Interrupts CPU `cpu` so it re-runs its scheduler (see set_reschedule_hook in the arch code).
+// No-op for an offline or unknown CPU. Any context.
+void send_reschedule(uint32_t cpu);
+// Invalidates `address` (or the whole TLB, global entries included) on this CPU and every
+// other online CPU, returning once all have acknowledged. Not from interrupt context; callers
+// serialise on an internal lock, which services incoming shootdowns while it spins.
+void tlb_shootdown(uptr address);
+void tlb_shootdown_all();
+// One-shot timer interrupt on the calling CPU at cycle_counter() value `deadline`.
+void timer_arm_at(uint64_t deadline);
+// Cancels the calling CPU's pending one-shot timer (tickless idle).
+void timer_cancel();
+
+// Scheduler hooks. `preempt` runs after the EOI of every device interrupt, in interrupt context
+// with interrupts off, on the interrupted thread's stack: it may switch threads (the interrupt
+// frame stays on that stack until the thread runs again). `ap_entry` is where each
+// application processor goes once the scheduler starts (start_secondary_cpus); it never
+// returns.
+void set_preempt_hook(void (*preempt)());
+void start_secondary_cpus(void (*ap_entry)(uint32_t cpu));
 
 }  // namespace exo::arch

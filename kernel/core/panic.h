@@ -13,6 +13,11 @@ void print_backtrace_from(uptr frame);
 
 [[noreturn]] void panic_stop(ExitStatus status);
 
+// Called by the arch trap handler while reporting an unexpected kernel exception: prints what
+// the generic kernel knows about it (a kernel-stack guard hit is a stack overflow, and which
+// thread it was). `vector` is the CPU exception vector, `fault_address` CR2.
+void describe_kernel_fault(uint64_t vector, uint64_t fault_address);
+
 // Never returns: prints "PANIC: <message>", a backtrace, and powers off with kPanic.
 template <typename... Args>
 [[noreturn]] void panic(const char* fmt, const Args&... args) {

@@ -213,7 +213,10 @@ Status PageTable::unmap(VirtAddr va, usize size, TlbFlush& flush) {
   EXO_TRY(check_range(va, size));
   EXO_TRY(check_mapped(va, size));
   clear_leaves(va, size, flush);
-  reclaim(root_, kLevels, va, va + (size - 1), flush);
+  // Kernel-half tables are never reclaimed: every address space and every CPU shares them, so
+  // freeing one would need a shootdown of paging-structure caches everywhere, and the next
+  // kernel mapping nearby would only allocate and zero it again. User-half tables go back.
+  if (va < kLowerHalfEnd) reclaim(root_, kLevels, va, va + (size - 1), flush);
   return ok_status();
 }
 

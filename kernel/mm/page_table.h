@@ -158,7 +158,8 @@ class PageTable {
   Status map(VirtAddr va, PhysAddr pa, usize size, Permissions perms, TlbFlush& flush,
              bool allow_large = true);
 
-  // Removes every mapping in [va, va + size) and frees intermediate tables that become empty.
+  // Removes every mapping in [va, va + size) and, in the lower (user) half, frees intermediate
+  // tables that become empty; kernel-half tables are kept (see unmap in page_table.cc).
   // Errors: the common ones, kNotFound (some page in the range is not mapped).
   Status unmap(VirtAddr va, usize size, TlbFlush& flush);
 

@@ -74,6 +74,17 @@ inline void cli() { asm volatile("cli" ::: "memory"); }
 inline void sti() { asm volatile("sti" ::: "memory"); }
 inline void pause() { asm volatile("pause"); }
 inline void ud2() { asm volatile("ud2"); }
+inline void mfence() { asm volatile("mfence" ::: "memory"); }
+// sti immediately followed by hlt: the one-instruction interrupt shadow of sti (Intel SDM
+// vol. 2B, STI) guarantees an interrupt arriving in between still wakes the hlt.
+inline void sti_hlt() { asm volatile("sti; hlt" ::: "memory"); }
+
+// A 64-bit load from the GS segment (its base is the per-CPU block; kernel/arch/x86_64/percpu.h).
+inline uint64_t read_gs_u64(uptr offset) {
+  uint64_t v;
+  asm volatile("movq %%gs:(%1), %0" : "=r"(v) : "r"(offset));
+  return v;
+}
 
 struct [[gnu::packed]] DescriptorPointer {
   uint16_t limit;
@@ -105,6 +116,8 @@ inline constexpr uint32_t kLeaf7EbxSmap = 1u << 20;
 
 // MSR numbers (Intel SDM vol. 4, table 2-2).
 namespace msr {
+inline constexpr uint32_t kApicBase = 0x1b;
+inline constexpr uint32_t kTscDeadline = 0x6e0;
 inline constexpr uint32_t kEfer = 0xc0000080;
 inline constexpr uint32_t kStar = 0xc0000081;
 inline constexpr uint32_t kLstar = 0xc0000082;

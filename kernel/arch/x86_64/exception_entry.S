@@ -1,5 +1,6 @@
-// Entry stubs for the 32 CPU exception vectors: each pushes a uniform TrapFrame
-// (kernel/arch/x86_64/trap_frame.h) and calls exo_trap_dispatch. Intel SDM vol. 3, 6.14.
+// Entry stubs for the 32 CPU exception vectors and the 224 interrupt vectors 32..255: each
+// pushes a uniform TrapFrame (kernel/arch/x86_64/trap_frame.h) and calls exo_trap_dispatch.
+// Intel SDM vol. 3, 6.14.
 
 // Vectors for which the CPU pushes an error code (Intel SDM vol. 3, table 6-1).
 #define HAS_ERROR_CODE(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)
@@ -18,6 +19,19 @@ exception_stub_\vector:
 
     .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
     exception_stub \v
+    .endr
+
+// Interrupt vectors 32..255 never carry an error code. Every stub is 16 bytes apart, so the
+// table below is the start address plus 16 * (vector - 32).
+    .balign 16
+interrupt_stubs:
+    .set interrupt_vector, 32
+    .rept 224
+    .balign 16
+    pushq $0
+    pushq $interrupt_vector
+    jmp trap_common
+    .set interrupt_vector, interrupt_vector + 1
     .endr
 
 trap_common:
@@ -65,4 +79,12 @@ trap_common:
 exo_exception_stubs:
     .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
     .quad exception_stub_\v
+    .endr
+
+    .global exo_interrupt_stubs
+exo_interrupt_stubs:
+    .set interrupt_vector, 0
+    .rept 224
+    .quad interrupt_stubs + 16 * interrupt_vector
+    .set interrupt_vector, interrupt_vector + 1
     .endr

@@ -1,4 +1,4 @@
-// GDT and TSS set-up for the boot CPU.
+// GDT and TSS set-up: the boot CPU's tables here, application processors' in their per-CPU block.
 #include "kernel/arch/x86_64/gdt.h"
 
 #include "kernel/arch/x86_64/cpu.h"
@@ -34,9 +34,9 @@ struct TssDescriptor {
 };
 
 enum GdtSlot : usize { kNull, kKernelCode, kKernelData, kUserCode32, kUserData, kUserCode, kTssLow, kTssHigh, kGdtSlots };
+static_assert(kGdtSlots == kGdtEntries);
 
-constinit uint64_t g_gdt[kGdtSlots] = {};
-constinit Tss g_tss = {};
+constinit CpuDescriptorTables g_boot_tables = {};
 alignas(16) constinit uint8_t g_ist_stacks[3][kIstStackSize] = {};
 
 }  // namespace
@@ -44,23 +44,29 @@ alignas(16) constinit uint8_t g_ist_stacks[3][kIstStackSize] = {};
 uptr ist_stack_bottom(uint8_t slot) { return reinterpret_cast<uptr>(&g_ist_stacks[slot - 1][0]); }
 uptr ist_stack_top(uint8_t slot) { return ist_stack_bottom(slot) + kIstStackSize; }
 
-void gdt_init() {
-  g_gdt[kKernelCode] = SegmentDescriptor{true, 0, true}.encode();
-  g_gdt[kKernelData] = SegmentDescriptor{false, 0, false}.encode();
-  g_gdt[kUserCode32] = SegmentDescriptor{true, 3, false}.encode();
-  g_gdt[kUserData] = SegmentDescriptor{false, 3, false}.encode();
-  g_gdt[kUserCode] = SegmentDescriptor{true, 3, true}.encode();
+void gdt_load(CpuDescriptorTables* tables, const uptr (&ist_tops)[3]) {
+  uint64_t* gdt = tables->gdt;
+  gdt[kKernelCode] = SegmentDescriptor{true, 0, true}.encode();
+  gdt[kKernelData] = SegmentDescriptor{false, 0, false}.encode();
+  gdt[kUserCode32] = SegmentDescriptor{true, 3, false}.encode();
+  gdt[kUserData] = SegmentDescriptor{false, 3, false}.encode();
+  gdt[kUserCode] = SegmentDescriptor{true, 3, true}.encode();
 
-  for (uint8_t slot = 1; slot <= 3; ++slot) g_tss.ist[slot - 1] = ist_stack_top(slot);
-  g_tss.iomap_base = sizeof(Tss);  // no I/O bitmap yet: ring 3 gets no ports
-  TssDescriptor tss{reinterpret_cast<uptr>(&g_tss), sizeof(Tss) - 1};
-  g_gdt[kTssLow] = tss.low();
-  g_gdt[kTssHigh] = tss.high();
+  for (uint8_t slot = 1; slot <= 3; ++slot) tables->tss.ist[slot - 1] = ist_tops[slot - 1];
+  tables->tss.iomap_base = sizeof(Tss);  // no I/O bitmap yet: ring 3 gets no ports
+  TssDescriptor tss{reinterpret_cast<uptr>(&tables->tss), sizeof(Tss) - 1};
+  gdt[kTssLow] = tss.low();
+  gdt[kTssHigh] = tss.high();
 
-  DescriptorPointer pointer{sizeof(g_gdt) - 1, reinterpret_cast<uint64_t>(&g_gdt[0])};
+  DescriptorPointer pointer{sizeof(tables->gdt) - 1, reinterpret_cast<uint64_t>(&gdt[0])};
   lgdt(pointer);
   reload_segments(kKernelCodeSelector, kKernelDataSelector);
   ltr(kTssSelector);
+}
+
+void gdt_init() {
+  const uptr tops[3] = {ist_stack_top(1), ist_stack_top(2), ist_stack_top(3)};
+  gdt_load(&g_boot_tables, tops);
 }
 
 }  // namespace exo::arch

@@ -32,8 +32,23 @@ struct [[gnu::packed]] Tss {
 };
 static_assert(sizeof(Tss) == 104);
 
+// GDT entries: null, kernel code/data, user code32/data/code, and the two-slot TSS descriptor.
+inline constexpr usize kGdtEntries = 8;
+
+// One CPU's GDT and TSS. Each CPU needs its own: ltr marks the TSS descriptor busy, and the TSS
+// holds that CPU's IST stack pointers (Intel SDM vol. 3, 8.2.3, 8.7).
+struct CpuDescriptorTables {
+  alignas(16) uint64_t gdt[kGdtEntries];
+  Tss tss;
+};
+
 // Loads the boot CPU's GDT and TSS. Call once, early, with interrupts off.
 void gdt_init();
+
+// Fills `tables` (which must outlive its use by this CPU: static storage) with the flat segments
+// and a TSS whose IST slots 1..3 hold `ist_tops`, then loads GDT, segments and TR on the calling
+// CPU. For application processors; interrupts off.
+void gdt_load(CpuDescriptorTables* tables, const uptr (&ist_tops)[3]);
 
 // Bounds of an IST stack, for the tests that check a handler ran on it. `slot` is 1-based.
 uptr ist_stack_bottom(uint8_t slot);

@@ -1,10 +1,12 @@
-// IDT set-up: one interrupt gate per exception vector, #DF/NMI/#MC on their own IST stacks.
+// IDT set-up: one interrupt gate per vector, #DF/NMI/#MC on their own IST stacks, and the
+// table of run-time interrupt handlers for vectors >= 32.
 #include "kernel/arch/x86_64/idt.h"
 
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/gdt.h"
 
 extern "C" const uint64_t exo_exception_stubs[32];
+extern "C" const uint64_t exo_interrupt_stubs[224];
 
 namespace exo::arch {
 namespace {
@@ -35,6 +37,7 @@ struct [[gnu::packed]] GateDescriptor {
 static_assert(sizeof(GateDescriptor) == 16);
 
 alignas(16) constinit GateDescriptor g_idt[256] = {};
+constinit InterruptHandler g_handlers[256] = {};
 
 uint8_t ist_for_vector(uint8_t vector) {
   switch (vector) {
@@ -54,8 +57,24 @@ void idt_init() {
     uint8_t dpl = vector == kVectorBreakpoint ? 3 : 0;
     g_idt[vector] = GateDescriptor::interrupt_gate(exo_exception_stubs[vector], ist_for_vector(vector), dpl);
   }
+  for (unsigned vector = kVectorFirstInterrupt; vector < 256; ++vector) {
+    uint64_t stub = exo_interrupt_stubs[vector - kVectorFirstInterrupt];
+    g_idt[vector] = GateDescriptor::interrupt_gate(stub, 0, 0);
+  }
+  idt_load();
+}
+
+void idt_load() {
   DescriptorPointer pointer{sizeof(g_idt) - 1, reinterpret_cast<uint64_t>(&g_idt[0])};
   lidt(pointer);
+}
+
+void set_interrupt_handler(uint8_t vector, InterruptHandler handler) {
+  __atomic_store_n(&g_handlers[vector], handler, __ATOMIC_RELEASE);
+}
+
+InterruptHandler interrupt_handler(uint8_t vector) {
+  return __atomic_load_n(&g_handlers[vector], __ATOMIC_ACQUIRE);
 }
 
 }  // namespace exo::arch

@@ -4,10 +4,14 @@
 
 extern "C" {
 
+// Whole quadwords first, then the tail: each `rep` iteration is one instruction under
+// -icount and costs cycles on CPUs without fast short rep movsb.
 void* memcpy(void* dest, const void* src, size_t n) {
   auto* d = static_cast<unsigned char*>(dest);
   const auto* s = static_cast<const unsigned char*>(src);
-  asm volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n)::"memory");
+  size_t quads = n / 8, tail = n % 8;
+  asm volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(quads)::"memory");
+  asm volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(tail)::"memory");
   return dest;
 }
 
@@ -22,7 +26,10 @@ void* memmove(void* dest, const void* src, size_t n) {
 
 void* memset(void* dest, int value, size_t n) {
   auto* d = static_cast<unsigned char*>(dest);
-  asm volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(value) : "memory");
+  uint64_t pattern = 0x0101010101010101ull * static_cast<unsigned char>(value);
+  size_t quads = n / 8, tail = n % 8;
+  asm volatile("rep stosq" : "+D"(d), "+c"(quads) : "a"(pattern) : "memory");
+  asm volatile("rep stosb" : "+D"(d), "+c"(tail) : "a"(pattern) : "memory");
   return dest;
 }
 

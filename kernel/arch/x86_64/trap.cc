@@ -1,5 +1,7 @@
-// CPU exception dispatch: recover an expected fault in a test, otherwise report and stop.
+// Trap dispatch: interrupts (vectors >= 32) go to their registered handler; an exception is
+// recovered when a test expects it, otherwise reported before the machine stops.
 #include "kernel/arch/arch.h"
+#include "kernel/arch/x86_64/apic.h"
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/fault_catch.h"
 #include "kernel/arch/x86_64/gdt.h"
@@ -42,6 +44,9 @@ void print_page_fault_cause(uint64_t error) {
 void report(const TrapFrame& f, uint64_t cr2) {
   const char* name = f.vector < 32 ? kExceptionNames[f.vector] : "interrupt";
   kprint("\n*** KERNEL EXCEPTION: {} (vector {}), error code {:#x}\n", name, f.vector, f.error_code);
+  // Generic knowledge (kernel stacks, threads) explains the fault further, e.g. a guard-page
+  // hit, which arrives as #DF because the #PF frame cannot be pushed on the overflowed stack.
+  exo::describe_kernel_fault(f.vector, cr2);
   if (f.vector == kVectorPageFault) {
     kprint("CR2={:#018x}\n", cr2);
     print_page_fault_cause(f.error_code);
@@ -67,11 +72,43 @@ void report(const TrapFrame& f, uint64_t cr2) {
   exo::print_backtrace_from(f.rbp);
 }
 
+constinit uint64_t g_unexpected_interrupts = 0;
+constinit void (*g_preempt_hook)() = nullptr;
+
+void dispatch_interrupt(TrapFrame& frame) {
+  auto vector = static_cast<uint8_t>(frame.vector);
+  InterruptHandler handler = interrupt_handler(vector);
+  if (handler != nullptr) {
+    handler(frame);
+  } else {
+    __atomic_fetch_add(&g_unexpected_interrupts, 1, __ATOMIC_RELAXED);
+  }
+  // A spurious interrupt is not in service and takes no EOI (Intel SDM vol. 3, 11.9), nor
+  // does a spurious IRQ 7/15 of the masked 8259, which never went through the local APIC.
+  bool from_legacy_pic = vector >= kVectorLegacyPicBase && vector < kVectorLegacyPicBase + 16;
+  if (vector != kVectorApicSpurious && !from_legacy_pic && lapic::initialized()) lapic::eoi();
+  // After the EOI, so a thread switch here does not keep the local APIC's in-service bit set
+  // (and lower-priority vectors blocked) until the interrupted thread runs again.
+  auto preempt = __atomic_load_n(&g_preempt_hook, __ATOMIC_ACQUIRE);
+  if (preempt != nullptr) preempt();
+}
+
 }  // namespace
+
+void set_preempt_hook(void (*preempt)()) { __atomic_store_n(&g_preempt_hook, preempt, __ATOMIC_RELEASE); }
+
+uint64_t unexpected_interrupt_count() {
+  return __atomic_load_n(&g_unexpected_interrupts, __ATOMIC_RELAXED);
+}
+
 }  // namespace exo::arch
 
 extern "C" void exo_trap_dispatch(exo::arch::TrapFrame* frame) {
   using namespace exo;
+  if (frame->vector >= arch::kVectorFirstInterrupt) {
+    arch::dispatch_interrupt(*frame);
+    return;
+  }
   uint64_t cr2 = arch::read_cr2();
   if (frame->vector < 32 && arch::try_recover_caught_fault(frame, cr2)) return;
   arch::report(*frame, cr2);

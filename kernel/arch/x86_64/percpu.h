@@ -1,0 +1,49 @@
+// Per-CPU data: one block per CPU in static storage, reached on its own CPU through the GS base
+// (%gs:0 holds the block's own address, so a single load finds it).
+#pragma once
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/gdt.h"
+#include "kernel/lib/types.h"
+
+namespace exo::arch {
+
+// Static limit on CPUs until the memory work can allocate per-CPU blocks and stacks.
+inline constexpr uint32_t kMaxCpus = 16;
+
+struct PerCpu {
+  PerCpu* self;    // must stay first: percpu::current() reads %gs:0
+  uint32_t index;  // dense: 0 is the boot CPU, then the MADT's order
+  uint32_t apic_id;
+  uint32_t node;  // NUMA proximity domain from the SRAT; 0 without one
+  bool online;    // set by the CPU itself once it can take interrupts (atomic access)
+  // Counters, written only by the owning CPU (interrupt context), read by anyone atomically.
+  uint64_t timer_ticks;
+  uint64_t reschedule_ipis;
+  uint64_t tlb_shootdowns;
+  uint64_t test_ipis;
+  uptr stack_top;              // the kernel stack it started on (application processors)
+  CpuDescriptorTables tables;  // application processors only; the boot CPU's live in gdt.cc
+};
+// percpu::current() relies on the self pointer being the first word.
+static_assert(__builtin_offsetof(PerCpu, self) == 0);
+
+namespace percpu {
+
+// The calling CPU's block. Precondition: install() ran on this CPU (smp_init() does it for the
+// boot CPU, ap_main for the others); before that GS base is 0 and this faults.
+inline PerCpu& current() {
+  return *reinterpret_cast<PerCpu*>(read_gs_u64(0));
+}
+
+// Block `index` (< kMaxCpus), online or not.
+PerCpu& cpu(uint32_t index);
+
+// Points the calling CPU's GS base at `block` and sets its self pointer.
+void install(PerCpu& block);
+
+// Whether install() has run on the boot CPU.
+bool boot_cpu_installed();
+
+}  // namespace percpu
+}  // namespace exo::arch

@@ -1,0 +1,23 @@
+// Generic context for kernel exception reports: stack overflows and the faulting thread.
+#include "kernel/core/panic.h"
+#include "kernel/mm/kernel_memory.h"
+#include "kernel/sched/thread.h"
+
+namespace exo {
+
+void describe_kernel_fault(uint64_t vector, uint64_t fault_address) {
+  constexpr uint64_t kPageFault = 14, kDoubleFault = 8;
+  if (!mm::ready()) return;
+  bool guard_hit = (vector == kPageFault || vector == kDoubleFault) &&
+                   mm::is_kernel_stack_guard(fault_address);
+  Thread* thread = scheduler_ready() ? Thread::current() : nullptr;
+  if (guard_hit) {
+    kprint("*** KERNEL STACK OVERFLOW: thread '{}' (id {}) ran into the guard page at {:#x}\n",
+           thread != nullptr ? thread->name() : "?", thread != nullptr ? thread->id() : 0,
+           fault_address);
+  } else if (thread != nullptr) {
+    kprint("in thread '{}' (id {})\n", thread->name(), thread->id());
+  }
+}
+
+}  // namespace exo

@@ -1,0 +1,523 @@
+// Kernel memory bring-up and services: the frame allocator from the memory map, the kernel's
+// own page tables, the heap (buddy + slabs) and guard-paged kernel stacks.
+#include "kernel/mm/kernel_memory.h"
+
+#include "kernel/arch/arch.h"
+#include "kernel/arch/mmu.h"
+#include "kernel/arch/x86_64/percpu.h"
+#include "kernel/core/panic.h"
+#include "kernel/lib/new.h"
+#include "kernel/mm/buddy.h"
+#include "kernel/mm/frame_allocator.h"
+#include "kernel/mm/kernel_layout.h"
+#include "kernel/mm/page_table.h"
+#include "kernel/mm/pte.h"
+#include "kernel/mm/slab.h"
+#include "kernel/sync/spinlock.h"
+
+extern "C" const uint8_t __text_start[], __text_end[], __rodata_end[], __kernel_end[];
+
+namespace exo::mm {
+namespace {
+
+// --- Interfaces the pure allocators borrow ---------------------------------------------------
+
+class DirectMapMemory final : public PhysicalMemory {
+ public:
+  uint64_t* table(PhysAddr pa) override { return phys_to_virt<uint64_t>(pa); }
+};
+
+// Spinlock adapter for FrameCache, which takes the shared lock only to refill or drain.
+// Interrupts are already off around every cache operation (see frame_alloc/frame_free).
+struct FramesLock {
+  Spinlock lock;
+  void lock_() { lock.acquire_irqs_off(); }
+  void unlock_() { lock.release_irqs_off(); }
+};
+struct FramesLockRef {
+  FramesLock& l;
+  void lock() { l.lock_(); }
+  void unlock() { l.unlock_(); }
+};
+
+class KernelTableFrames final : public TableFrameSource {
+ public:
+  Result<PhysAddr> alloc_table() override;
+  void free_table(PhysAddr frame) override;
+};
+
+class KernelHeapBacking final : public HeapBacking {
+ public:
+  Status back(uptr base, usize size) override;
+};
+
+// --- State ---------------------------------------------------------------------------------
+
+struct MemoryState {
+  FrameAllocator frames;
+  FramesLock frames_lock;
+  FrameCache caches[arch::kMaxCpus];
+  DirectMapMemory direct_map;
+  KernelTableFrames table_frames;
+  // The kernel address space; its lock orders after the heap and stack locks, before frames.
+  Spinlock aspace_lock;
+  PageTable* kernel_tables = nullptr;
+  alignas(PageTable) uint8_t kernel_tables_storage[sizeof(PageTable)];
+  Spinlock heap_lock;
+  KernelHeapBacking heap_backing;
+  BuddyAllocator buddy;
+  Heap heap;
+  Spinlock stacks_lock;
+  uint64_t* stack_slots = nullptr;  // one bit per slot, set = in use
+  // Freed stacks kept mapped for reuse: thread churn then costs no unmap and no TLB shootdown.
+  uptr stack_cache[kStackCacheSize] = {};
+  usize stack_cache_count = 0;
+  usize stack_slot_hint = 0;
+  usize stacks_in_use = 0;
+  bool ready = false;
+};
+
+alignas(MemoryState) constinit uint8_t g_state_storage[sizeof(MemoryState)] = {};
+MemoryState& state() {
+  return *reinterpret_cast<MemoryState*>(g_state_storage);
+}
+
+uint32_t this_cpu_index() {
+  // Before SMP bring-up installs per-CPU data only the boot CPU runs.
+  return arch::percpu::boot_cpu_installed() ? arch::percpu::current().index : 0;
+}
+
+// --- Frames --------------------------------------------------------------------------------
+
+Result<PhysAddr> frame_alloc_locked_irqs_off() {
+  MemoryState& s = state();
+  FramesLockRef lock{s.frames_lock};
+  return s.caches[this_cpu_index()].alloc(s.frames, lock);
+}
+
+void frame_free_irqs_off(PhysAddr frame) {
+  MemoryState& s = state();
+  FramesLockRef lock{s.frames_lock};
+  Status freed = s.caches[this_cpu_index()].free(frame, s.frames, lock);
+  if (!freed.ok()) panic("frame allocator: bad free of frame {:#x}: {}", frame, freed.error());
+}
+
+Result<PhysAddr> KernelTableFrames::alloc_table() {
+  return allocate_frame();
+}
+void KernelTableFrames::free_table(PhysAddr frame) {
+  free_frame(frame);
+}
+
+// --- Kernel mappings -----------------------------------------------------------------------
+
+// The kernel half is shared by every CPU, so a translation that was removed or narrowed must
+// go from every TLB before the frame or the old rights can be reused (mapping over a
+// not-present entry needs no invalidation: such entries are never cached).
+void invalidate_everywhere(const TlbFlush& flush) {
+  arch::apply_tlb_flush(flush);
+  if (flush.empty() || arch::cpu_count() <= 1) return;
+  if (flush.flush_all()) {
+    arch::tlb_shootdown_all();
+    return;
+  }
+  for (usize i = 0; i < flush.count(); ++i) arch::tlb_shootdown(flush.page(i));
+}
+
+// Maps fresh frames at [base, base + size); on failure unmaps and frees what it mapped.
+Status map_fresh_frames(uptr base, usize size) {
+  MemoryState& s = state();
+  for (usize offset = 0; offset < size; offset += kPageSize) {
+    Result<PhysAddr> frame = allocate_frame();
+    Status mapped = frame.ok() ? Status() : Status(frame.error());
+    if (frame.ok()) {
+      TlbFlush flush;
+      uint64_t flags = s.aspace_lock.acquire();
+      mapped = s.kernel_tables->map(base + offset, *frame, kPageSize,
+                                    Permissions{.write = true, .global = true}, flush, false);
+      s.aspace_lock.release(flags);
+      if (!mapped.ok()) free_frame(*frame);
+    }
+    if (!mapped.ok()) {
+      if (offset != 0) unmap_and_free_frames(base, offset);
+      return mapped;
+    }
+  }
+  return ok_status();
+}
+
+Status KernelHeapBacking::back(uptr base, usize size) {
+  return map_fresh_frames(base, size);
+}
+
+bool is_usable_ram(const boot::BootInfo& info, uint64_t base, uint64_t size) {
+  for (usize i = 0; i < info.memory_count; ++i) {
+    const boot::MemoryRegion& r = info.memory[i];
+    if (r.type == 1 && r.base < base + size && base < r.base + r.length) return true;
+  }
+  return false;
+}
+
+void build_kernel_address_space(const boot::BootInfo& info, uint64_t phys_top) {
+  MemoryState& s = state();
+  Result<PageTable> created = PageTable::create(s.direct_map, s.table_frames);
+  if (!created.ok()) panic("mm: no frame for the kernel PML4: {}", created.error());
+  s.kernel_tables = new (s.kernel_tables_storage) PageTable(*created);
+  PageTable& tables = *s.kernel_tables;
+
+  // The kernel half's PDPTs exist from the start and are never freed, so every address space
+  // can share them by copying PML4 entries 256..511 once.
+  uint64_t* pml4 = s.direct_map.table(tables.root());
+  for (usize slot = 256; slot < 512; ++slot) {
+    Result<PhysAddr> pdpt = allocate_frame();
+    if (!pdpt.ok()) panic("mm: no frame for kernel PDPT {}", slot);
+    __builtin_memset(phys_to_virt<void>(*pdpt), 0, kPageSize);
+    pml4[slot] = Pte().with_present(true).with_writable(true).with_address(*pdpt).raw();
+  }
+
+  TlbFlush flush;  // the new tables are not loaded yet: nothing to invalidate
+  // Direct map of [0, phys_top) in 2 MiB pages: write-back where the memory map has RAM,
+  // uncached elsewhere (device memory such as the local APIC at 0xfee00000).
+  // Runs of equal cache mode go to map() whole, which walks the tables once per run.
+  for (uint64_t run = 0; run < phys_top;) {
+    bool ram = is_usable_ram(info, run, kLargePageSize);
+    uint64_t end = run + kLargePageSize;
+    while (end < phys_top && is_usable_ram(info, end, kLargePageSize) == ram) end += kLargePageSize;
+    Permissions perms{.write = true, .global = true};
+    if (!ram) perms.cache = CacheMode::kUncached;
+    Status mapped = tables.map(kDirectMapBase + run, run, end - run, perms, flush);
+    if (!mapped.ok()) panic("mm: direct map of {:#x}..{:#x} failed: {}", run, end, mapped.error());
+    run = end;
+  }
+
+  // The kernel image, W^X per section (kernel.ld puts each class on its own pages).
+  struct Section {
+    const uint8_t* start;
+    const uint8_t* end;
+    Permissions perms;
+  };
+  const Section sections[] = {
+      {__text_start, __text_end, Permissions{.execute = true, .global = true}},
+      {__text_end, __rodata_end, Permissions{.global = true}},
+      {__rodata_end, __kernel_end, Permissions{.write = true, .global = true}},
+  };
+  for (const Section& section : sections) {
+    uptr va = reinterpret_cast<uptr>(section.start);
+    usize size = static_cast<usize>(section.end - section.start);
+    Status mapped = tables.map(va, va - kKernelImageBase, size, section.perms, flush, false);
+    if (!mapped.ok()) panic("mm: mapping the kernel image at {:#x} failed: {}", va, mapped.error());
+  }
+  arch::load_address_space(tables.root());
+}
+
+// Carves `bytes` of zeroed, physically contiguous memory for allocator metadata.
+void* boot_carve(usize bytes) {
+  usize frames = (bytes + kPageSize - 1) / kPageSize;
+  Result<PhysAddr> run = state().frames.alloc_run(frames, 1);
+  if (!run.ok()) panic("mm: no {} contiguous frames for allocator metadata", frames);
+  void* p = phys_to_virt<void>(*run);
+  __builtin_memset(p, 0, frames * kPageSize);
+  return p;
+}
+
+}  // namespace
+
+// --- Public interface ------------------------------------------------------------------------
+
+Result<PhysAddr> allocate_frame() {
+  uint64_t flags = arch::irq_save();
+  Result<PhysAddr> frame = frame_alloc_locked_irqs_off();
+  arch::irq_restore(flags);
+  return frame;
+}
+
+void free_frame(PhysAddr frame) {
+  uint64_t flags = arch::irq_save();
+  frame_free_irqs_off(frame);
+  arch::irq_restore(flags);
+}
+
+Result<PhysAddr> allocate_frame_run(usize count, usize align_frames) {
+  MemoryState& s = state();
+  uint64_t flags = s.frames_lock.lock.acquire();
+  Result<PhysAddr> run = s.frames.alloc_run(count, align_frames);
+  s.frames_lock.lock.release(flags);
+  return run;
+}
+
+Status free_frame_run(PhysAddr base, usize count) {
+  MemoryState& s = state();
+  uint64_t flags = s.frames_lock.lock.acquire();
+  Status freed = s.frames.free_run(base, count);
+  s.frames_lock.lock.release(flags);
+  return freed;
+}
+
+FrameCounts frame_counts() {
+  MemoryState& s = state();
+  uint64_t flags = s.frames_lock.lock.acquire();
+  uint64_t cached = 0, elsewhere = 0;
+  uint32_t self = this_cpu_index();
+  for (uint32_t cpu = 0; cpu < arch::kMaxCpus; ++cpu) {
+    // Another CPU's count may change under us; counting is a snapshot, the sum stays exact
+    // whenever no CPU is allocating.
+    uint64_t n = s.caches[cpu].count();
+    cached += n;
+    if (cpu != self) elsewhere += n;
+  }
+  FrameCounts counts{s.frames.total_frames(), s.frames.free_frames() + cached,
+                     s.frames.reserved_frames(), s.frames.allocated_frames() - cached, elsewhere};
+  s.frames_lock.lock.release(flags);
+  return counts;
+}
+
+Status map_kernel(uptr va, PhysAddr pa, usize size, Permissions perms) {
+  MemoryState& s = state();
+  TlbFlush flush;
+  uint64_t flags = s.aspace_lock.acquire();
+  Status mapped = s.kernel_tables->map(va, pa, size, perms, flush, false);
+  s.aspace_lock.release(flags);
+  arch::apply_tlb_flush(flush);
+  return mapped;
+}
+
+Status unmap_kernel(uptr va, usize size) {
+  MemoryState& s = state();
+  TlbFlush flush;
+  uint64_t flags = s.aspace_lock.acquire();
+  Status unmapped = s.kernel_tables->unmap(va, size, flush);
+  s.aspace_lock.release(flags);
+  invalidate_everywhere(flush);
+  return unmapped;
+}
+
+Status protect_kernel(uptr va, usize size, Permissions perms) {
+  MemoryState& s = state();
+  TlbFlush flush;
+  uint64_t flags = s.aspace_lock.acquire();
+  Status changed = s.kernel_tables->protect(va, size, perms, flush);
+  s.aspace_lock.release(flags);
+  invalidate_everywhere(flush);
+  return changed;
+}
+
+Result<Translation> translate_kernel(uptr va) {
+  MemoryState& s = state();
+  uint64_t flags = s.aspace_lock.acquire();
+  Result<Translation> t = s.kernel_tables->translate(va);
+  s.aspace_lock.release(flags);
+  return t;
+}
+
+void unmap_and_free_frames(uptr base, usize size) {
+  // Collect the frames, unmap the whole range (one invalidation pass on every CPU), and only
+  // then free the frames: no CPU can still reach them through a stale translation.
+  constexpr usize kBatch = 16;
+  for (usize done = 0; done < size;) {
+    usize chunk = min(size - done, kBatch * kPageSize);
+    PhysAddr frames[kBatch];
+    for (usize offset = 0; offset < chunk; offset += kPageSize) {
+      Result<Translation> t = translate_kernel(base + done + offset);
+      if (!t.ok()) panic("mm: freeing unmapped kernel page {:#x}", base + done + offset);
+      frames[offset / kPageSize] = t->pa;
+    }
+    Status unmapped = unmap_kernel(base + done, chunk);
+    if (!unmapped.ok()) panic("mm: unmap of {:#x} failed: {}", base + done, unmapped.error());
+    for (usize i = 0; i < chunk / kPageSize; ++i) free_frame(frames[i]);
+    done += chunk;
+  }
+}
+
+PhysAddr kernel_root() {
+  return state().kernel_tables->root();
+}
+
+void init(const boot::BootInfo& info, PhysRange boot_data) {
+  MemoryState& s = *new (g_state_storage) MemoryState();
+
+  // Usable RAM, and what inside it must never be handed out.
+  PhysRange usable[boot::kMaxMemoryRegions];
+  usize usable_count = 0;
+  uint64_t ram_top = 0;
+  for (usize i = 0; i < info.memory_count; ++i) {
+    const boot::MemoryRegion& r = info.memory[i];
+    if (r.type != 1 || r.length == 0) continue;
+    usable[usable_count++] = PhysRange{r.base, r.length};
+    if (r.base + r.length > ram_top) ram_top = r.base + r.length;
+  }
+  if (usable_count == 0) panic("mm: the memory map lists no usable RAM");
+  PhysRange reserved[boot::kMaxModules + 4];
+  usize reserved_count = 0;
+  reserved[reserved_count++] = PhysRange{
+      kKernelPhysStart, reinterpret_cast<uptr>(__kernel_end) - kKernelImageBase - kKernelPhysStart};
+  reserved[reserved_count++] = boot_data;
+  for (usize i = 0; i < info.module_count; ++i) {
+    reserved[reserved_count++] =
+        PhysRange{info.modules[i].start, info.modules[i].end - info.modules[i].start};
+  }
+
+  // The bitmap's own storage: the first usable run above the reserved ranges that fits, below
+  // 4 GiB so the boot direct map reaches it.
+  uint64_t frame_limit = (ram_top + kPageSize - 1) / kPageSize;
+  usize storage_bytes = align_up(FrameAllocator::bytes_needed(frame_limit), kPageSize);
+  PhysAddr storage = 0;
+  for (usize i = 0; i < usable_count && storage == 0; ++i) {
+    PhysAddr candidate = align_up(max<uint64_t>(usable[i].base, 16 * MiB), kPageSize);
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (usize j = 0; j < reserved_count; ++j) {
+        const PhysRange& r = reserved[j];
+        if (candidate < r.base + r.size && r.base < candidate + storage_bytes) {
+          candidate = align_up(r.base + r.size, kPageSize);
+          moved = true;
+        }
+      }
+    }
+    if (candidate + storage_bytes <= usable[i].base + usable[i].size &&
+        candidate + storage_bytes <= 4 * GiB) {
+      storage = candidate;
+    }
+  }
+  if (storage == 0) panic("mm: no room for the frame bitmap ({} bytes)", storage_bytes);
+  reserved[reserved_count++] = PhysRange{storage, storage_bytes};
+  Status built = s.frames.init(Span<const PhysRange>(usable, usable_count),
+                               Span<const PhysRange>(reserved, reserved_count), frame_limit,
+                               MutableByteSpan(phys_to_virt<uint8_t>(storage), storage_bytes));
+  if (!built.ok()) panic("mm: frame allocator init failed: {}", built.error());
+
+  build_kernel_address_space(info,
+                             max<uint64_t>(align_up(ram_top, uint64_t{kLargePageSize}), 4 * GiB));
+  arch::enable_mmu_features();
+
+  // Heap: a buddy range sized to RAM (at least 64 MiB of address space, at most 64 GiB).
+  usize heap_size = align_up(min<uint64_t>(max<uint64_t>(ram_top, 64 * MiB), 64 * GiB),
+                             uint64_t{BuddyAllocator::kMaxBlock});
+  void* heap_map = boot_carve(BuddyAllocator::map_bytes_needed(heap_size));
+  Status heap_ready = s.buddy.init(
+      kHeapBase, heap_size,
+      MutableByteSpan(static_cast<uint8_t*>(heap_map), BuddyAllocator::map_bytes_needed(heap_size)),
+      &s.heap_backing);
+  if (heap_ready.ok()) heap_ready = s.heap.init(&s.buddy);
+  if (!heap_ready.ok()) panic("mm: heap init failed: {}", heap_ready.error());
+
+  s.stack_slots = static_cast<uint64_t*>(boot_carve(kKernelStackSlots / 8));
+  s.ready = true;
+}
+
+void* heap_allocate(usize size, usize align) {
+  MemoryState& s = state();
+  uint64_t flags = s.heap_lock.acquire();
+  Result<void*> p = s.heap.allocate(size, align);
+  s.heap_lock.release(flags);
+  return p.ok() ? *p : nullptr;
+}
+
+void heap_free(void* pointer) {
+  if (pointer == nullptr) return;
+  MemoryState& s = state();
+  uint64_t flags = s.heap_lock.acquire();
+  Status freed = s.heap.free(pointer);
+  s.heap_lock.release(flags);
+  if (!freed.ok()) {
+    if (freed.error() == Error::kAlreadyExists) panic("heap: double free of {}", pointer);
+    panic("heap: free of {}, which the heap never gave out", pointer);
+  }
+}
+
+HeapCounts heap_counts() {
+  MemoryState& s = state();
+  uint64_t flags = s.heap_lock.acquire();
+  HeapCounts counts{s.buddy.backed_bytes(), s.buddy.allocated_bytes()};
+  s.heap_lock.release(flags);
+  return counts;
+}
+
+Result<KernelStack> allocate_kernel_stack() {
+  MemoryState& s = state();
+  uint64_t flags = s.stacks_lock.acquire();
+  if (s.stack_cache_count != 0) {
+    uptr base = s.stack_cache[--s.stack_cache_count];
+    s.stacks_lock.release(flags);
+    return KernelStack{base, base + kKernelStackSize};
+  }
+  usize slot = kKernelStackSlots;
+  constexpr usize kWords = kKernelStackSlots / 64;
+  for (usize n = 0; n < kWords; ++n) {
+    usize w = (s.stack_slot_hint + n) % kWords;
+    if (~s.stack_slots[w] != 0) {
+      slot = w * 64 + static_cast<usize>(__builtin_ctzll(~s.stack_slots[w]));
+      s.stack_slots[w] |= uint64_t{1} << (slot % 64);
+      s.stack_slot_hint = w;
+      ++s.stacks_in_use;
+      break;
+    }
+  }
+  s.stacks_lock.release(flags);
+  if (slot == kKernelStackSlots) return Error::kNoMemory;
+  uptr base = kKernelStackBase + slot * kKernelStackSlotSize + kPageSize;  // guard below
+  Status mapped = map_fresh_frames(base, kKernelStackSize);
+  if (!mapped.ok()) {
+    flags = s.stacks_lock.acquire();
+    s.stack_slots[slot / 64] &= ~(uint64_t{1} << (slot % 64));
+    --s.stacks_in_use;
+    s.stacks_lock.release(flags);
+    return mapped.error();
+  }
+  return KernelStack{base, base + kKernelStackSize};
+}
+
+void free_kernel_stack(const KernelStack& stack) {
+  if (stack.top == 0) return;
+  MemoryState& s = state();
+  uint64_t cache_flags = s.stacks_lock.acquire();
+  if (s.stack_cache_count < kStackCacheSize) {
+    s.stack_cache[s.stack_cache_count++] = stack.base;
+    s.stacks_lock.release(cache_flags);
+    return;
+  }
+  s.stacks_lock.release(cache_flags);
+  unmap_and_free_frames(stack.base, kKernelStackSize);
+  usize slot = (stack.base - kPageSize - kKernelStackBase) / kKernelStackSlotSize;
+  uint64_t flags = s.stacks_lock.acquire();
+  s.stack_slots[slot / 64] &= ~(uint64_t{1} << (slot % 64));
+  --s.stacks_in_use;
+  s.stacks_lock.release(flags);
+}
+
+bool is_kernel_stack_guard(uptr address) {
+  if (address < kKernelStackBase ||
+      address >= kKernelStackBase + kKernelStackSlots * kKernelStackSlotSize) {
+    return false;
+  }
+  return (address - kKernelStackBase) % kKernelStackSlotSize < kPageSize;
+}
+
+bool ready() {
+  return state().ready;
+}
+
+}  // namespace exo::mm
+
+// Kernel `new` only in its checked form: `new (ac) T(...)`; see kernel/mm/kernel_memory.h.
+void* operator new(size_t size, exo::AllocChecker& ac) noexcept {
+  void* p = exo::mm::heap_allocate(size, 16);
+  ac.arm(p != nullptr);
+  return p;
+}
+void* operator new[](size_t size, exo::AllocChecker& ac) noexcept {
+  void* p = exo::mm::heap_allocate(size, 16);
+  ac.arm(p != nullptr);
+  return p;
+}
+void operator delete(void* p) noexcept {
+  exo::mm::heap_free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+  exo::mm::heap_free(p);
+}
+void operator delete[](void* p) noexcept {
+  exo::mm::heap_free(p);
+}
+void operator delete[](void* p, size_t) noexcept {
+  exo::mm::heap_free(p);
+}

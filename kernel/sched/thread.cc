@@ -1,0 +1,522 @@
+// Kernel threads and the per-CPU scheduling glue: locks, context switches, timers, placement,
+// stealing and reaping. The queueing policy itself is pure logic (run_queue, policy, slice).
+#include "kernel/sched/thread.h"
+
+#include "kernel/arch/arch.h"
+#include "kernel/arch/context.h"
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/percpu.h"
+#include "kernel/arch/x86_64/smp.h"
+#include "kernel/core/panic.h"
+#include "kernel/lib/new.h"
+#include "kernel/sched/policy.h"
+#include "kernel/sched/slice.h"
+#include "kernel/time/clock.h"
+
+namespace exo {
+
+// Access to Thread's private switching state for the functions in this file.
+class SchedulerInternals {
+ public:
+  static uptr& saved_sp(Thread& t) { return t.saved_sp_; }
+  static mm::KernelStack& stack(Thread& t) { return t.stack_; }
+  static bool& on_cpu(Thread& t) { return t.on_cpu_; }
+  static bool& is_idle(Thread& t) { return t.is_idle_; }
+  static Thread::StartFn& start(Thread& t) { return t.start_; }
+  static void*& arg(Thread& t) { return t.arg_; }
+  static uint64_t& id(Thread& t) { return t.id_; }
+  static char* name(Thread& t) { return t.name_; }
+  static Thread* construct(void* memory) { return new (memory) Thread(); }
+};
+using I = SchedulerInternals;
+
+// One per CPU. Lock order: a wait queue owner's lock, then a CpuScheduler lock; never two
+// CpuScheduler locks at once (stealing takes the victim's, lets go, then takes its own).
+// Everything here is guarded by `lock` except need_resched, which only its own CPU touches
+// with interrupts off.
+struct CpuScheduler {
+  explicit CpuScheduler(uint32_t cpu) : index(cpu), queue(cpu) {}
+
+  uint32_t index;
+  Spinlock lock;
+  sched::RunQueue queue;       // ready threads; queue.current() is the running non-idle thread
+  sched::TimerQueue<sched::SchedEntity> sleepers;
+  Thread* current = nullptr;   // the running thread, idle included
+  Thread* idle = nullptr;
+  Thread* switched_from = nullptr;  // set before a switch, consumed by finish_switch
+  sched::WakeList zombies;     // dead threads whose stacks are no longer in use
+  uint64_t armed_deadline_ns = sched::kNever;
+  bool need_resched = false;
+  uint64_t context_switches = 0;
+  uint64_t steals = 0;
+  uint64_t preemptions = 0;
+};
+
+namespace {
+
+alignas(CpuScheduler) constinit uint8_t g_scheduler_storage[arch::kMaxCpus][sizeof(CpuScheduler)] = {};
+constinit CpuScheduler* g_schedulers[arch::kMaxCpus] = {};
+constinit uint64_t g_next_thread_id = 1;
+constinit uint64_t g_threads_live = 0;
+constinit uint64_t g_threads_reaped = 0;
+
+// Machine shape for placement and stealing: SRAT nodes, distance 10 within a node and 20
+// across (no SLIT parsing yet).
+constinit uint8_t g_node_of_cpu[arch::kMaxCpus] = {};
+constinit uint8_t g_distances[arch::kMaxCpus * arch::kMaxCpus] = {};
+alignas(sched::Topology) constinit uint8_t g_topology_storage[sizeof(sched::Topology)] = {};
+constinit bool g_topology_ready = false;
+
+const sched::Topology& topology() { return *reinterpret_cast<const sched::Topology*>(g_topology_storage); }
+
+CpuScheduler& this_cpu() { return *g_schedulers[arch::current_cpu()]; }
+Thread* as_thread(sched::SchedEntity* e) { return static_cast<Thread*>(e); }
+
+void copy_name(char* out, const char* name) {
+  usize i = 0;
+  for (; name[i] != '\0' && i + 1 < Thread::kNameLength; ++i) out[i] = name[i];
+  out[i] = '\0';
+}
+
+// A lock-free snapshot of every CPU's load for placement and stealing.
+struct LoadSnapshot {
+  uint32_t loads[arch::kMaxCpus];
+  sched::CpuLoadView view;
+};
+void take_snapshot(LoadSnapshot& s) {
+  uint32_t n = 0;
+  s.view.online_ = sched::CpuMask();
+  for (uint32_t cpu = 0; cpu < arch::kMaxCpus; ++cpu) {
+    CpuScheduler* c = __atomic_load_n(&g_schedulers[cpu], __ATOMIC_ACQUIRE);
+    s.loads[cpu] = c != nullptr ? c->queue.load_relaxed() : 0;
+    if (c != nullptr) {
+      s.view.online_.set(cpu);
+      n = cpu + 1;
+    }
+  }
+  s.view.load_ = Span<const uint32_t>(s.loads, n);
+}
+
+uint64_t deadline_to_cycles(uint64_t deadline_ns) {
+  return arch::boot_cycle_counter() + clock::ns_to_cycles(deadline_ns);
+}
+
+// Arms this CPU's one-shot timer for the earliest of the next sleeper and the end of the
+// running slice when another thread could take over; cancels it when neither exists (tickless).
+// Precondition: cpu is this CPU's scheduler and its lock is held.
+void program_timer(CpuScheduler& cpu) {
+  uint64_t deadline = sched::next_preemption_deadline(cpu.queue);
+  if (!cpu.sleepers.empty()) deadline = min(deadline, cpu.sleepers.next_deadline());
+  if (deadline == cpu.armed_deadline_ns) return;
+  cpu.armed_deadline_ns = deadline;
+  if (deadline == sched::kNever) {
+    arch::timer_cancel();
+  } else {
+    arch::timer_arm_at(deadline_to_cycles(deadline));
+  }
+}
+
+}  // namespace
+
+void reap_zombies(CpuScheduler& cpu) {
+  for (;;) {
+    uint64_t flags = cpu.lock.acquire();
+    sched::SchedEntity* e = cpu.zombies.pop_front();
+    cpu.lock.release(flags);
+    if (e == nullptr) return;
+    Thread* t = as_thread(e);
+    mm::free_kernel_stack(I::stack(*t));
+    t->~Thread();
+    mm::heap_free(t);
+    __atomic_fetch_add(&g_threads_reaped, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&g_threads_live, 1, __ATOMIC_RELAXED);
+  }
+}
+
+// Runs on the thread that was just switched to, on the CPU that switched: lets go of the thread
+// switched away from (its registers are saved now).
+void finish_switch() {
+  CpuScheduler& cpu = this_cpu();
+  Thread* prev = cpu.switched_from;
+  cpu.switched_from = nullptr;
+  if (prev != nullptr) {
+    if (prev->state_ == sched::ThreadState::kDead) cpu.zombies.push_back(*prev);
+    __atomic_store_n(&I::on_cpu(*prev), false, __ATOMIC_RELEASE);
+  }
+}
+
+// Switches from cpu.current to the next ready thread (or idle). Precondition: cpu.lock held,
+// the current thread already requeued, parked on a wait queue or the timer queue, or dead.
+// Returns with the lock of the CPU this thread resumes on held.
+void switch_away(CpuScheduler& cpu) {
+  sched::SchedEntity* e = cpu.queue.pick_next(clock::now_ns());
+  Thread* next = e != nullptr ? as_thread(e) : cpu.idle;
+  Thread* prev = cpu.current;
+  program_timer(cpu);
+  if (next == prev) return;
+  // A thread woken right after it blocked on another CPU may still be saving its registers.
+  while (__atomic_load_n(&I::on_cpu(*next), __ATOMIC_ACQUIRE)) arch::cpu_relax();
+  I::on_cpu(*next) = true;
+  cpu.current = next;
+  cpu.switched_from = prev;
+  ++cpu.context_switches;
+  arch::context_switch(&I::saved_sp(*prev), I::saved_sp(*next));
+  finish_switch();
+}
+
+void thread_entry(void*) {
+  // First run of a thread: we arrive from switch_away on some CPU with its lock held.
+  finish_switch();
+  CpuScheduler& cpu = this_cpu();
+  cpu.lock.release(arch::kRflagsInterruptEnable);
+  Thread* self = cpu.current;
+  I::start(*self)(I::arg(*self));
+  thread_exit();
+}
+
+namespace {
+
+// Puts the running thread back on its queue after preemption and switches. cpu.lock held,
+// interrupts off.
+void preempt_locked(CpuScheduler& cpu) {
+  Thread* self = cpu.current;
+  if (!I::is_idle(*self)) {
+    cpu.queue.charge_current(clock::now_ns());
+    cpu.queue.clear_current();
+    self->state_ = sched::ThreadState::kReady;
+    sched::requeue_preempted(cpu.queue, *self);
+  }
+  ++cpu.preemptions;
+  switch_away(cpu);
+}
+
+// After the EOI of every device interrupt (arch preempt hook), interrupts off.
+void on_interrupt_exit() {
+  CpuScheduler* cpu = g_schedulers[arch::current_cpu()];
+  if (cpu == nullptr || !cpu->need_resched) return;
+  cpu->need_resched = false;
+  cpu->lock.acquire_irqs_off();
+  preempt_locked(*cpu);
+  this_cpu().lock.release_irqs_off();
+}
+
+// Timer interrupt: wake expired sleepers, account the slice, re-arm.
+void on_timer() {
+  CpuScheduler* cpu = g_schedulers[arch::current_cpu()];
+  if (cpu == nullptr) return;
+  cpu->lock.acquire_irqs_off();
+  uint64_t now = clock::now_ns();
+  cpu->armed_deadline_ns = sched::kNever;  // the one-shot has fired
+  while (sched::SchedEntity* e = cpu->sleepers.pop_expired(now)) {
+    e->state_ = sched::ThreadState::kReady;
+    if (sched::should_preempt_on_wakeup(cpu->queue, *e)) cpu->need_resched = true;
+    cpu->queue.enqueue(*e);
+  }
+  if (sched::on_tick(cpu->queue, now)) cpu->need_resched = true;
+  program_timer(*cpu);
+  cpu->lock.release_irqs_off();
+}
+
+// Reschedule IPI: another CPU queued work here.
+void on_reschedule() {
+  CpuScheduler* cpu = g_schedulers[arch::current_cpu()];
+  if (cpu == nullptr) return;
+  cpu->lock.acquire_irqs_off();
+  sched::SchedEntity* current = cpu->queue.current();
+  int ready = cpu->queue.highest_ready_priority();
+  if (ready >= 0 && (current == nullptr || ready > current->priority_)) cpu->need_resched = true;
+  // An idle CPU is woken to steal: its idle loop runs after this returns.
+  program_timer(*cpu);
+  cpu->lock.release_irqs_off();
+}
+
+// Queues `thread` on `cpu` and makes sure that CPU notices.
+void enqueue_on(uint32_t target, Thread& thread) {
+  CpuScheduler& cpu = *g_schedulers[target];
+  uint64_t flags = cpu.lock.acquire();
+  thread.state_ = sched::ThreadState::kReady;
+  bool preempt = sched::should_preempt_on_wakeup(cpu.queue, thread);
+  cpu.queue.enqueue(thread);
+  bool local = target == arch::current_cpu();
+  if (local) {
+    program_timer(cpu);
+    if (preempt) cpu.need_resched = true;
+  }
+  uint32_t load = cpu.queue.load();
+  cpu.lock.release(flags);
+  if (!local) {
+    // The target must re-arm its own timer (a slice end now matters) or preempt.
+    arch::send_reschedule(target);
+  } else if (load >= sched::kMinVictimLoad) {
+    // Work piles up here: wake one idle CPU so it steals.
+    for (uint32_t other = 0; other < arch::kMaxCpus; ++other) {
+      CpuScheduler* c = __atomic_load_n(&g_schedulers[other], __ATOMIC_ACQUIRE);
+      if (c != nullptr && other != target && c->queue.load_relaxed() == 0) {
+        arch::send_reschedule(other);
+        break;
+      }
+    }
+  }
+  // In thread context a more urgent wakeup runs now; in an interrupt the exit hook does it.
+  if (local && preempt && (flags & arch::kRflagsInterruptEnable) != 0) {
+    uint64_t again = arch::irq_save();
+    on_interrupt_exit();
+    arch::irq_restore(again);
+  }
+}
+
+// An idle CPU's attempt to take work from the others, nearest NUMA node first.
+bool try_steal(CpuScheduler& thief) {
+  if (!g_topology_ready) return false;
+  LoadSnapshot snapshot;
+  take_snapshot(snapshot);
+  sched::SchedEntity* e = sched::steal(thief.index, topology(), snapshot.view,
+      [](uint32_t victim, auto&& fn) -> sched::SchedEntity* {
+        CpuScheduler* v = g_schedulers[victim];
+        if (v == nullptr) return nullptr;
+        uint64_t flags = v->lock.acquire();
+        sched::SchedEntity* taken = fn(v->queue);
+        v->lock.release(flags);
+        return taken;
+      });
+  if (e == nullptr) return false;
+  uint64_t flags = thief.lock.acquire();
+  e->state_ = sched::ThreadState::kReady;
+  thief.queue.enqueue(*e);
+  ++thief.steals;
+  thief.lock.release(flags);
+  return true;
+}
+
+[[noreturn]] void idle_loop(void*) {
+  for (;;) {
+    CpuScheduler& cpu = this_cpu();
+    // Threads that exited here wait for the next thread on this CPU to free them; when that
+    // is the idle thread, it does it before sleeping.
+    reap_zombies(cpu);
+    if (cpu.queue.ready_count() == 0) try_steal(cpu);
+    uint64_t flags = arch::irq_save();
+    bool work = cpu.queue.ready_count() != 0;
+    if (work) {
+      thread_yield();
+      arch::irq_restore(flags);
+      continue;
+    }
+    // sti's one-instruction shadow makes sti;hlt atomic: an interrupt that queues work wakes
+    // the hlt rather than slipping in before it.
+    arch::sti_hlt();
+  }
+}
+
+}  // namespace
+
+Result<Thread*> Thread::create(const char* name, StartFn start, void* arg, uint8_t priority) {
+  if (priority >= sched::kPriorityLevels) return Error::kInvalidArgument;
+  void* memory = mm::heap_allocate(sizeof(Thread), alignof(Thread));
+  if (memory == nullptr) return Error::kNoMemory;
+  Result<mm::KernelStack> stack = mm::allocate_kernel_stack();
+  if (!stack.ok()) {
+    mm::heap_free(memory);
+    return stack.error();
+  }
+  Thread* t = I::construct(memory);
+  I::stack(*t) = *stack;
+  I::start(*t) = start;
+  I::arg(*t) = arg;
+  t->priority_ = priority;
+  I::id(*t) = __atomic_fetch_add(&g_next_thread_id, 1, __ATOMIC_RELAXED);
+  copy_name(I::name(*t), name);
+  I::saved_sp(*t) = arch::initial_thread_stack(I::stack(*t).top, &thread_entry, nullptr);
+  __atomic_fetch_add(&g_threads_live, 1, __ATOMIC_RELAXED);
+  return t;
+}
+
+void Thread::start() {
+  EXO_ASSERT(state_ == sched::ThreadState::kNew);
+  wake(*this);
+}
+
+void Thread::start_on(uint32_t cpu) {
+  EXO_ASSERT(state_ == sched::ThreadState::kNew);
+  EXO_ASSERT(cpu < arch::kMaxCpus && g_schedulers[cpu] != nullptr && may_run_on(cpu));
+  enqueue_on(cpu, *this);
+}
+
+Thread* Thread::current() { return this_cpu().current; }
+
+bool scheduler_ready() {
+  return arch::percpu::boot_cpu_installed() && g_schedulers[arch::current_cpu()] != nullptr &&
+         g_schedulers[arch::current_cpu()]->current != nullptr;
+}
+
+void wake(Thread& thread) {
+  uint32_t target = arch::current_cpu();
+  if (g_topology_ready) {
+    LoadSnapshot snapshot;
+    take_snapshot(snapshot);
+    Result<uint32_t> chosen = sched::select_cpu_for_wakeup(thread, topology(), snapshot.view);
+    if (chosen.ok()) target = *chosen;
+  }
+  enqueue_on(target, thread);
+}
+
+void thread_yield() {
+  CpuScheduler& cpu = this_cpu();
+  uint64_t flags = cpu.lock.acquire();
+  Thread* self = cpu.current;
+  if (!I::is_idle(*self)) {
+    cpu.queue.charge_current(clock::now_ns());
+    cpu.queue.clear_current();
+    self->state_ = sched::ThreadState::kReady;
+    cpu.queue.enqueue(*self);
+  }
+  switch_away(cpu);
+  CpuScheduler& now = this_cpu();
+  now.lock.release(flags);
+  reap_zombies(now);
+}
+
+void thread_sleep_ns(uint64_t ns) {
+  CpuScheduler& cpu = this_cpu();
+  uint64_t flags = cpu.lock.acquire();
+  Thread* self = cpu.current;
+  EXO_ASSERT(!I::is_idle(*self));
+  uint64_t now = clock::now_ns();
+  cpu.queue.charge_current(now);
+  cpu.queue.clear_current();
+  self->state_ = sched::ThreadState::kBlocked;
+  cpu.sleepers.insert(*self, now + ns);
+  switch_away(cpu);
+  CpuScheduler& after = this_cpu();
+  after.lock.release(flags);
+  reap_zombies(after);
+}
+
+void thread_exit() {
+  CpuScheduler& cpu = this_cpu();
+  (void)cpu.lock.acquire();
+  Thread* self = cpu.current;
+  EXO_ASSERT(!I::is_idle(*self) && I::stack(*self).top != 0);
+  cpu.queue.clear_current();
+  self->state_ = sched::ThreadState::kDead;
+  switch_away(cpu);
+  panic("thread {} ran again after exiting", self->id());
+}
+
+void block_on(sched::WaitQueue& queue, Spinlock& lock, uint64_t flags) {
+  CpuScheduler& cpu = this_cpu();
+  Thread* self = cpu.current;
+  EXO_ASSERT(!I::is_idle(*self));
+  cpu.lock.acquire_irqs_off();
+  cpu.queue.charge_current(clock::now_ns());
+  cpu.queue.clear_current();
+  queue.block(*self);
+  lock.release_irqs_off();
+  switch_away(cpu);
+  CpuScheduler& after = this_cpu();
+  after.lock.release(flags);
+  reap_zombies(after);
+}
+
+namespace {
+
+CpuScheduler& create_cpu_scheduler(uint32_t index) {
+  CpuScheduler* cpu = new (g_scheduler_storage[index]) CpuScheduler(index);
+  Result<Thread*> idle = Thread::create("idle", &idle_loop, nullptr, sched::kLowestPriority);
+  if (!idle.ok()) panic("no memory for CPU {}'s idle thread: {}", index, idle.error());
+  I::is_idle(**idle) = true;
+  (*idle)->state_ = sched::ThreadState::kReady;
+  cpu->idle = *idle;
+  return *cpu;
+}
+
+// Turns the running boot context into the CPU's current thread `name` (no allocated stack).
+Thread* adopt_boot_context(CpuScheduler& cpu, const char* name) {
+  void* memory = mm::heap_allocate(sizeof(Thread), alignof(Thread));
+  if (memory == nullptr) panic("no memory for CPU {}'s bootstrap thread", cpu.index);
+  Thread* boot = I::construct(memory);
+  I::id(*boot) = __atomic_fetch_add(&g_next_thread_id, 1, __ATOMIC_RELAXED);
+  copy_name(I::name(*boot), name);
+  I::on_cpu(*boot) = true;
+  __atomic_fetch_add(&g_threads_live, 1, __ATOMIC_RELAXED);
+  return boot;
+}
+
+// Where each application processor lands once the scheduler starts: its boot context becomes a
+// thread that never runs again once it has switched to the CPU's idle thread.
+[[noreturn]] void ap_enter_scheduler(uint32_t index) {
+  CpuScheduler& cpu = create_cpu_scheduler(index);
+  Thread* boot = adopt_boot_context(cpu, "ap_boot");
+  boot->state_ = sched::ThreadState::kDead;
+  cpu.current = boot;
+  __atomic_store_n(&g_schedulers[index], &cpu, __ATOMIC_RELEASE);
+  (void)cpu.lock.acquire();
+  switch_away(cpu);
+  panic("CPU {}'s boot context ran again", index);
+}
+
+}  // namespace
+
+void scheduler_init_boot_cpu() {
+  CpuScheduler& cpu = create_cpu_scheduler(0);
+  Thread* boot = adopt_boot_context(cpu, "kernel_main");
+  cpu.queue.set_current(*boot, clock::now_ns());
+  cpu.current = boot;
+  __atomic_store_n(&g_schedulers[0], &cpu, __ATOMIC_RELEASE);
+
+  uint32_t cpus = arch::cpu_count();
+  uint32_t nodes = 1;
+  for (uint32_t i = 0; i < cpus; ++i) {
+    g_node_of_cpu[i] = static_cast<uint8_t>(arch::cpu_node(i));
+    nodes = max(nodes, uint32_t{g_node_of_cpu[i]} + 1);
+  }
+  for (uint32_t a = 0; a < nodes; ++a) {
+    for (uint32_t b = 0; b < nodes; ++b) g_distances[a * nodes + b] = a == b ? sched::kLocalDistance : 20;
+  }
+  Result<sched::Topology> topo = sched::Topology::create(
+      cpus, Span<const uint8_t>(g_node_of_cpu, cpus), nodes, Span<const uint8_t>(g_distances, nodes * nodes));
+  new (g_topology_storage) sched::Topology(topo.ok() ? *topo : sched::Topology::uniform(cpus));
+  g_topology_ready = true;
+
+  arch::set_timer_hook(&on_timer);
+  arch::set_reschedule_hook(&on_reschedule);
+  arch::set_preempt_hook(&on_interrupt_exit);
+}
+
+void scheduler_start_secondary_cpus() {
+  arch::start_secondary_cpus(&ap_enter_scheduler);
+  // Wait until every online CPU has its queue, so placement sees them all.
+  for (uint32_t cpu = 1; cpu < arch::cpu_count(); ++cpu) {
+    while (__atomic_load_n(&g_schedulers[cpu], __ATOMIC_ACQUIRE) == nullptr) arch::cpu_relax();
+  }
+}
+
+void scheduler_dump() {
+  for (CpuScheduler* cpu : g_schedulers) {
+    if (cpu == nullptr) continue;
+    Thread* current = cpu->current;
+    kprint("  cpu {}: current '{}' ready {} load {} sleepers {} zombies {} switches {} steals {} "
+           "preemptions {} need_resched {} armed {}\n",
+           cpu->index, current != nullptr ? current->name() : "-", cpu->queue.ready_count(),
+           cpu->queue.load_relaxed(), cpu->sleepers.size(), cpu->zombies.size(),
+           cpu->context_switches, cpu->steals, cpu->preemptions, cpu->need_resched,
+           cpu->armed_deadline_ns);
+    arch::PerCpu& pc = arch::percpu::cpu(cpu->index);
+    kprint("         lock held {}, reschedule IPIs {}, timer interrupts {}, TLB shootdowns {}\n",
+           cpu->lock.is_held(), pc.reschedule_ipis, pc.timer_ticks, pc.tlb_shootdowns);
+  }
+}
+
+SchedulerStats scheduler_stats() {
+  SchedulerStats stats{0, __atomic_load_n(&g_threads_reaped, __ATOMIC_RELAXED),
+                       __atomic_load_n(&g_threads_live, __ATOMIC_RELAXED), 0, 0};
+  for (CpuScheduler* cpu : g_schedulers) {
+    if (cpu == nullptr) continue;
+    stats.context_switches += __atomic_load_n(&cpu->context_switches, __ATOMIC_RELAXED);
+    stats.steals += __atomic_load_n(&cpu->steals, __ATOMIC_RELAXED);
+    stats.preemptions += __atomic_load_n(&cpu->preemptions, __ATOMIC_RELAXED);
+  }
+  return stats;
+}
+
+}  // namespace exo

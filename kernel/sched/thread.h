@@ -1,0 +1,112 @@
+// Kernel threads: the thread control block, creation, exit and the per-CPU scheduler entry
+// points (yield, block, wake). The pure queueing policy lives in run_queue/policy/slice.
+#pragma once
+
+#include "kernel/lib/result.h"
+#include "kernel/lib/types.h"
+#include "kernel/mm/kernel_memory.h"
+#include "kernel/sched/sched_entity.h"
+#include "kernel/sched/wait_queue.h"
+#include "kernel/sync/spinlock.h"
+
+namespace exo {
+
+struct CpuScheduler;
+[[noreturn]] void thread_exit();
+
+class Thread : public sched::SchedEntity {
+ public:
+  using StartFn = void (*)(void* arg);
+  static constexpr usize kNameLength = 32;
+
+  // Allocates a thread (TCB from the heap, a guard-paged kernel stack) that will run
+  // start(arg) once started. It is not runnable until start() is called.
+  static Result<Thread*> create(const char* name, StartFn start, void* arg,
+                                uint8_t priority = sched::kDefaultPriority);
+
+  // Makes a new thread runnable on the CPU the placement policy picks (the least loaded CPU
+  // its affinity allows).
+  // Precondition: state is kNew.
+  void start();
+  // Makes a new thread runnable on `cpu`'s queue regardless of load, keeping its affinity (idle
+  // CPUs may still steal it). For tests and for seeding work on a chosen CPU.
+  // Precondition: state is kNew and `cpu` is online and allowed by the affinity.
+  void start_on(uint32_t cpu);
+
+  // The thread running on this CPU (its idle thread when nothing else runs).
+  static Thread* current();
+
+  uint64_t id() const { return id_; }
+  const char* name() const { return name_; }
+  uint32_t cpu() const { return last_cpu_; }
+  const mm::KernelStack& stack() const { return stack_; }
+  // Whether the thread has user FPU/SSE state to save on a switch (user threads only).
+  bool has_fpu_state() const { return fpu_state_ != nullptr; }
+
+ private:
+  // The scheduling glue in thread.cc owns the switching state below.
+  friend struct CpuScheduler;
+  friend class SchedulerInternals;
+
+  Thread() = default;
+
+  uptr saved_sp_ = 0;         // valid while not running
+  mm::KernelStack stack_{};   // empty for a CPU's bootstrap thread (it runs on a boot stack)
+  StartFn start_ = nullptr;
+  void* arg_ = nullptr;
+  uint64_t id_ = 0;
+  // True from the moment a CPU switches to this thread until that CPU has finished switching
+  // away from it. A CPU about to run it waits for false: its registers are saved only then.
+  bool on_cpu_ = false;
+  bool is_idle_ = false;
+  // User threads get an XSAVE area with the user-mode work; kernel threads never touch the FPU
+  // (-mgeneral-regs-only), so they carry none and switching them saves none.
+  void* fpu_state_ = nullptr;
+  char name_[kNameLength] = {};
+};
+
+// Scheduler bring-up for the boot CPU: turns the running boot context into that CPU's first
+// thread and creates its idle thread. Boot order: after mm::init.
+void scheduler_init_boot_cpu();
+
+// True once scheduler_init_boot_cpu has run on this CPU (Thread::current() is valid).
+bool scheduler_ready();
+
+// Starts scheduling on the application processors (each gets a run queue and an idle thread and
+// then steals or waits for work). Boot CPU, after scheduler_init_boot_cpu and arch::smp_init.
+void scheduler_start_secondary_cpus();
+
+// Blocks the calling thread for at least `ns` nanoseconds (one-shot timer, no periodic tick).
+void thread_sleep_ns(uint64_t ns);
+
+// Gives up the CPU to any ready thread of the same or higher priority; returns when this thread
+// is picked again.
+void thread_yield();
+
+// Ends the calling thread. Its stack and TCB are freed by the next thread on the same CPU.
+[[noreturn]] void thread_exit();
+
+// Blocks the current thread on `queue`, whose owner's lock `lock` the caller holds (taken with
+// `flags` from Spinlock::acquire). Releases that lock; returns when the thread has been woken
+// (wake()), with the lock NOT held.
+void block_on(sched::WaitQueue& queue, Spinlock& lock, uint64_t flags);
+
+// Makes a blocked thread runnable again. The caller holds the lock of the wait queue it took
+// the thread from (and has removed it from that queue).
+void wake(Thread& thread);
+
+// Statistics for tests and benchmarks.
+struct SchedulerStats {
+  uint64_t context_switches;
+  uint64_t threads_reaped;
+  uint64_t threads_live;
+  uint64_t steals;
+  uint64_t preemptions;
+};
+SchedulerStats scheduler_stats();
+
+// Prints every CPU's scheduler state (current thread, queue lengths, counters) to the console,
+// for diagnosing a stuck test. Racy by design: it takes no locks.
+void scheduler_dump();
+
+}  // namespace exo
