@@ -1,0 +1,124 @@
+// init: starts the programs in the initrd's startup.list, then run=NAME, and powers off after it.
+#include "exo/elf_loader.h"
+#include "exo/heap.h"
+#include "exo/print.h"
+#include "exo/string.h"
+#include "exo/syscall.h"
+#include "kernel/loader/cpio.h"
+#include "servers/init/command_line.h"
+
+namespace {
+
+using exo::ByteSpan;
+using exo::usize;
+using exo::sys::Handle;
+using exo::sys::print;
+
+using exo::init::kMaxWords;
+
+constexpr const char* kStartupList = "startup.list";
+constexpr int kStatusNotStarted = EXO_EXIT_NOT_STARTED;
+
+// Loads `argv[0]` from the initrd and starts it with `argv`.
+exo::Result<Handle> start_program(ByteSpan initrd, char** argv, usize argc) {
+  exo::loader::ParseDiagnostic diag;
+  exo::Result<exo::loader::CpioEntry> entry = exo::loader::cpio_find(initrd, argv[0], &diag);
+  if (!entry.ok()) {
+    print("init: {}: not in the initrd ({})\n", argv[0], entry.error());
+    return entry.error();
+  }
+  if (!exo::loader::cpio_is_regular(*entry)) {
+    print("init: {}: not a regular file\n", argv[0]);
+    return exo::Error::kWrongType;
+  }
+  exo::sys::SpawnOptions options;
+  options.argv = argv;
+  options.argc = argc;
+  exo::Result<Handle> process = exo::sys::spawn(entry->data, options, &diag);
+  if (!process.ok() && diag.what[0] != '\0') {
+    print("init: {}: cannot start: {} ({} at offset {:#x})\n", argv[0], process.error(), diag.what,
+          diag.offset);
+  } else if (!process.ok()) {
+    print("init: {}: cannot start: {}\n", argv[0], process.error());
+  }
+  return process;
+}
+
+// Starts every program named in startup.list. Lines are "NAME ARGS..."; '#' starts a comment.
+void run_startup_list(ByteSpan initrd) {
+  exo::Result<exo::loader::CpioEntry> list = exo::loader::cpio_find(initrd, kStartupList, nullptr);
+  if (!list.ok()) {
+    print("init: no {} in the initrd\n", kStartupList);
+    return;
+  }
+  ByteSpan text = list->data;
+  usize line_start = 0;
+  while (line_start < text.size()) {
+    usize line_end = line_start;
+    while (line_end < text.size() && text[line_end] != '\n') ++line_end;
+    usize length = line_end - line_start;
+    char* line = static_cast<char*>(malloc(length + 1));
+    if (line == nullptr) {
+      print("init: out of memory reading {}\n", kStartupList);
+      return;
+    }
+    memcpy(line, text.data() + line_start, length);
+    line[length] = '\0';
+    char* words[kMaxWords + 1];
+    usize count = exo::init::split_words(line, words, kMaxWords);
+    words[count] = nullptr;
+    if (count != 0) {
+      exo::Result<Handle> process = start_program(initrd, words, count);
+      if (process.ok()) print("init: started {}\n", words[0]);
+    }
+    free(line);
+    line_start = line_end + 1;
+  }
+}
+
+}  // namespace
+
+// argv: "init", then the kernel command line split at spaces (docs/syscalls.md).
+int main(int argc, char** argv) {
+  const ExoStartBlock& block = exo::sys::start_block();
+  if (block.initrd_base == 0 || block.initrd_size == 0) {
+    print("init: no initrd in the start block\n");
+    return 1;
+  }
+  ByteSpan initrd(reinterpret_cast<const uint8_t*>(block.initrd_base), block.initrd_size);
+  exo::loader::ParseDiagnostic diag;
+  if (exo::Result<usize> entries = exo::loader::cpio_validate(initrd, &diag); !entries.ok()) {
+    print("init: malformed initrd: {} at offset {:#x}\n", diag.what, diag.offset);
+    return 1;
+  }
+
+  run_startup_list(initrd);
+
+  // run=NAME ARGS...: everything after the run= word belongs to NAME.
+  char* run_argv[kMaxWords + 1];
+  bool empty_name = false;
+  usize run_argc = exo::init::find_run_request(argc, argv, run_argv, kMaxWords, &empty_name);
+  if (empty_name) {
+    print("init: run= names no program\n");
+    exo::sys::debug_shutdown(kStatusNotStarted);
+  }
+  if (run_argc != 0) {
+    run_argv[run_argc] = nullptr;
+    exo::Result<Handle> process = start_program(initrd, run_argv, run_argc);
+    if (!process.ok()) exo::sys::debug_shutdown(kStatusNotStarted);
+    exo::Result<int64_t> status = exo::sys::process_wait(*process);
+    if (!status.ok()) {
+      print("init: waiting for {} failed: {}\n", run_argv[0], status.error());
+      exo::sys::debug_shutdown(kStatusNotStarted);
+    }
+    print("init: {} exited with status {}\n", run_argv[0], *status);
+    int64_t reported = *status;
+    if (reported < 0 || reported > EXO_EXIT_STATUS_MAX_REPORTABLE) {
+      reported = EXO_EXIT_STATUS_MAX_REPORTABLE;
+    }
+    exo::sys::debug_shutdown(reported);
+  }
+
+  // No run=: the system stays up with whatever startup.list started.
+  for (;;) (void)exo::sys::sleep(1000000000ull);
+}

@@ -1,0 +1,310 @@
+// syscall_test: every syscall on its good and bad paths, from ring 3 (docs/syscalls.md rules).
+#include "exo/syscall.h"
+#include "exo/print.h"
+#include "exo/string.h"
+#include "kernel/abi/status_map.h"
+#include "libsys/src/arch/x86_64/raw_syscall.h"
+
+namespace {
+
+using exo::sys::print;
+namespace raw = exo::sys::raw;
+
+int passed = 0;
+int failed = 0;
+
+void expect_status(const char* what, int64_t got, int64_t want) {
+  if (got == want) {
+    ++passed;
+    return;
+  }
+  ++failed;
+  print("FAIL {}: status {} ({}), expected {} ({})\n", what, got, exo::abi::abi_status_name(got),
+        want, exo::abi::abi_status_name(want));
+}
+
+void expect_ok(const char* what, int64_t got) {
+  if (got >= 0) {
+    ++passed;
+    return;
+  }
+  ++failed;
+  print("FAIL {}: status {} ({}), expected success\n", what, got, exo::abi::abi_status_name(got));
+}
+
+void expect_true(const char* what, bool condition) {
+  if (condition) {
+    ++passed;
+    return;
+  }
+  ++failed;
+  print("FAIL {}\n", what);
+}
+
+constexpr uint64_t kPage = EXO_PAGE_SIZE;
+constexpr uint64_t kKernelAddress = 0xffffffff80000000ull;
+constexpr uint64_t kNonCanonical = 0x0000800000000000ull;
+constexpr uint64_t kUnmapped = 0x0000100000000000ull;  // nothing is mapped this high in a test
+constexpr uint64_t kBadHandle = 0x7ffffffe;
+constexpr uint64_t kRW = EXO_PROT_READ | EXO_PROT_WRITE;
+constexpr uint64_t kRWX = EXO_PROT_READ | EXO_PROT_WRITE | EXO_PROT_EXECUTE;
+
+uint64_t ptr(const void* p) {
+  return reinterpret_cast<uint64_t>(p);
+}
+
+void test_unknown_numbers() {
+  const uint64_t numbers[] = {
+      0, EXO_SYSCALL_COUNT, EXO_SYSCALL_COUNT + 1, 255, 4096, 0x80000000ull, ~0ull};
+  for (uint64_t n : numbers) {
+    expect_status("unknown syscall number", raw::syscall6(n, 1, 2, 3, 4, 5, 6).status,
+                  EXO_ERR_BAD_SYSCALL);
+  }
+}
+
+void test_debug_log() {
+  const char text[] = "syscall_test: debug_log works\n";
+  expect_status("debug_log", raw::debug_log(ptr(text), sizeof(text) - 1).status, EXO_OK);
+  expect_status("debug_log empty with null", raw::debug_log(0, 0).status, EXO_OK);
+  expect_status("debug_log kernel pointer", raw::debug_log(kKernelAddress, 16).status,
+                EXO_ERR_FAULT);
+  expect_status("debug_log non-canonical", raw::debug_log(kNonCanonical, 16).status, EXO_ERR_FAULT);
+  expect_status("debug_log unmapped", raw::debug_log(kUnmapped, 16).status, EXO_ERR_FAULT);
+  expect_status("debug_log null", raw::debug_log(0, 16).status, EXO_ERR_FAULT);
+  expect_status("debug_log wrapping length", raw::debug_log(ptr(text), ~0ull).status,
+                EXO_ERR_FAULT);
+  expect_status("debug_log runs into the kernel",
+                raw::debug_log(0x00007ffffffff000ull, 0x2000).status, EXO_ERR_FAULT);
+}
+
+void test_clock_sleep_yield() {
+  raw::Return first = raw::clock_get(EXO_CLOCK_MONOTONIC);
+  expect_ok("clock_get monotonic", first.status);
+  expect_status("yield", raw::yield().status, EXO_OK);
+  expect_status("sleep 2 ms", raw::sleep(2000000).status, EXO_OK);
+  raw::Return second = raw::clock_get(EXO_CLOCK_MONOTONIC);
+  expect_true("the clock moved on by at least the sleep",
+              second.status >= 0 && first.status >= 0 && second.status - first.status >= 2000000);
+  expect_status("sleep 0", raw::sleep(0).status, EXO_OK);
+  expect_status("clock_get unknown clock", raw::clock_get(99).status, EXO_ERR_INVALID_ARGUMENT);
+}
+
+void test_anonymous_memory() {
+  raw::Return map = raw::vm_map_anonymous(0, 2 * kPage, kRW, 0);
+  expect_ok("vm_map_anonymous RW", map.status);
+  if (map.status < 0) return;
+  auto* bytes = reinterpret_cast<uint8_t*>(map.status);
+  bool zero = true;
+  for (uint64_t i = 0; i < 2 * kPage; ++i) zero = zero && bytes[i] == 0;
+  expect_true("fresh anonymous memory is zeroed", zero);
+  memset(bytes, 0x5a, 2 * kPage);
+  expect_true("anonymous memory is writable", bytes[2 * kPage - 1] == 0x5a);
+  expect_true("anonymous memory is page-aligned", map.status % kPage == 0);
+
+  expect_status("vm_map_anonymous W+X", raw::vm_map_anonymous(0, kPage, kRWX, 0).status,
+                EXO_ERR_ACCESS_DENIED);
+  expect_status("vm_map_anonymous W+X without R",
+                raw::vm_map_anonymous(0, kPage, EXO_PROT_WRITE | EXO_PROT_EXECUTE, 0).status,
+                EXO_ERR_ACCESS_DENIED);
+  expect_status("vm_map_anonymous length 0", raw::vm_map_anonymous(0, 0, kRW, 0).status,
+                EXO_ERR_INVALID_ARGUMENT);
+  expect_status("vm_map_anonymous unaligned length", raw::vm_map_anonymous(0, 100, kRW, 0).status,
+                EXO_ERR_NOT_ALIGNED);
+  expect_status("vm_map_anonymous unknown protection bit",
+                raw::vm_map_anonymous(0, kPage, 0x8, 0).status, EXO_ERR_INVALID_ARGUMENT);
+  expect_status("vm_map_anonymous unknown flag",
+                raw::vm_map_anonymous(0, kPage, kRW, 0x80000).status, EXO_ERR_INVALID_ARGUMENT);
+  expect_status("vm_map_anonymous fixed in the kernel half",
+                raw::vm_map_anonymous(kKernelAddress, kPage, kRW, EXO_MAP_FIXED).status,
+                EXO_ERR_ACCESS_DENIED);
+  expect_status("vm_map_anonymous fixed at page 0",
+                raw::vm_map_anonymous(0, kPage, kRW, EXO_MAP_FIXED).status, EXO_ERR_ACCESS_DENIED);
+  expect_status("vm_map_anonymous fixed unaligned",
+                raw::vm_map_anonymous(kUnmapped + 1, kPage, kRW, EXO_MAP_FIXED).status,
+                EXO_ERR_NOT_ALIGNED);
+  expect_status("vm_map_anonymous fixed over a mapping",
+                raw::vm_map_anonymous(map.status, kPage, kRW, EXO_MAP_FIXED).status,
+                EXO_ERR_ALREADY_EXISTS);
+  expect_status("vm_map_anonymous huge", raw::vm_map_anonymous(0, 1ull << 62, kRW, 0).status,
+                EXO_ERR_NO_MEMORY);
+
+  expect_status("vm_protect to read-only", raw::vm_protect(map.status, kPage, EXO_PROT_READ).status,
+                EXO_OK);
+  expect_status("vm_protect to W+X", raw::vm_protect(map.status, kPage, kRWX).status,
+                EXO_ERR_ACCESS_DENIED);
+  expect_status("vm_protect to R+X",
+                raw::vm_protect(map.status, kPage, EXO_PROT_READ | EXO_PROT_EXECUTE).status,
+                EXO_OK);
+  expect_status("vm_protect unaligned", raw::vm_protect(map.status + 1, kPage, kRW).status,
+                EXO_ERR_NOT_ALIGNED);
+  expect_status("vm_protect kernel", raw::vm_protect(kKernelAddress, kPage, kRW).status,
+                EXO_ERR_ACCESS_DENIED);
+  expect_status("vm_protect unmapped", raw::vm_protect(kUnmapped, kPage, kRW).status,
+                EXO_ERR_NOT_FOUND);
+
+  expect_status("vm_unmap", raw::vm_unmap(map.status, 2 * kPage).status, EXO_OK);
+  expect_status("debug_log from unmapped memory", raw::debug_log(map.status, 8).status,
+                EXO_ERR_FAULT);
+  expect_status("vm_unmap unaligned", raw::vm_unmap(map.status + 8, kPage).status,
+                EXO_ERR_NOT_ALIGNED);
+  expect_status("vm_unmap kernel", raw::vm_unmap(kKernelAddress, kPage).status,
+                EXO_ERR_ACCESS_DENIED);
+}
+
+void test_memory_objects() {
+  raw::Return object = raw::memory_object_create(2 * kPage, 0);
+  expect_ok("memory_object_create", object.status);
+  if (object.status < 0) return;
+  uint64_t handle = static_cast<uint64_t>(object.status);
+  raw::Return rw = raw::memory_object_map(EXO_PROCESS_SELF, handle, 0, 0, 2 * kPage, kRW);
+  expect_ok("memory_object_map RW", rw.status);
+  raw::Return ro = raw::memory_object_map(EXO_PROCESS_SELF, handle, kPage, 0, kPage, EXO_PROT_READ);
+  expect_ok("memory_object_map second view, read-only", ro.status);
+  if (rw.status >= 0 && ro.status >= 0) {
+    reinterpret_cast<volatile uint8_t*>(rw.status)[kPage + 7] = 0xa5;
+    expect_true("two views of one memory object share pages",
+                reinterpret_cast<volatile uint8_t*>(ro.status)[7] == 0xa5);
+  }
+  expect_status("memory_object_map W+X",
+                raw::memory_object_map(EXO_PROCESS_SELF, handle, 0, 0, kPage, kRWX).status,
+                EXO_ERR_ACCESS_DENIED);
+  expect_status("memory_object_map past the end",
+                raw::memory_object_map(EXO_PROCESS_SELF, handle, 2 * kPage, 0, kPage, kRW).status,
+                EXO_ERR_OUT_OF_RANGE);
+  expect_status("memory_object_map unaligned offset",
+                raw::memory_object_map(EXO_PROCESS_SELF, handle, 12, 0, kPage, kRW).status,
+                EXO_ERR_NOT_ALIGNED);
+  expect_status("memory_object_map bad handle",
+                raw::memory_object_map(EXO_PROCESS_SELF, kBadHandle, 0, 0, kPage, kRW).status,
+                EXO_ERR_BAD_HANDLE);
+  expect_status("memory_object_map bad process handle",
+                raw::memory_object_map(kBadHandle, handle, 0, 0, kPage, kRW).status,
+                EXO_ERR_BAD_HANDLE);
+  expect_status("memory_object_map into the kernel half",
+                raw::memory_object_map(EXO_PROCESS_SELF, handle, 0, kKernelAddress, kPage,
+                                       kRW | EXO_MAP_FIXED)
+                    .status,
+                EXO_ERR_ACCESS_DENIED);
+  expect_status("memory_object_create size 0", raw::memory_object_create(0, 0).status,
+                EXO_ERR_INVALID_ARGUMENT);
+  expect_status("memory_object_create unknown option",
+                raw::memory_object_create(kPage, 0x40).status, EXO_ERR_INVALID_ARGUMENT);
+  expect_status("memory_object_map a process handle as memory",
+                raw::memory_object_map(EXO_PROCESS_SELF, EXO_PROCESS_SELF, 0, 0, kPage, kRW).status,
+                EXO_ERR_BAD_HANDLE);
+  if (rw.status >= 0) (void)raw::vm_unmap(rw.status, 2 * kPage);
+  if (ro.status >= 0) (void)raw::vm_unmap(ro.status, kPage);
+  expect_status("handle_close", raw::handle_close(handle).status, EXO_OK);
+  expect_status("handle_close twice", raw::handle_close(handle).status, EXO_ERR_BAD_HANDLE);
+  expect_status("handle_close 0", raw::handle_close(0).status, EXO_ERR_BAD_HANDLE);
+}
+
+volatile uint32_t thread_ran = 0;
+alignas(16) uint8_t thread_stack[16 * 1024];
+
+void thread_body(void* argument) {
+  __atomic_store_n(&thread_ran, static_cast<uint32_t>(reinterpret_cast<uintptr_t>(argument)),
+                   __ATOMIC_RELEASE);
+}
+
+void test_threads() {
+  exo::Result<exo::sys::Handle> thread = exo::sys::thread_create(
+      &thread_body, reinterpret_cast<void*>(uintptr_t{42}), thread_stack, sizeof(thread_stack));
+  expect_true("thread_create", thread.ok());
+  for (int i = 0; i < 100000 && __atomic_load_n(&thread_ran, __ATOMIC_ACQUIRE) == 0; ++i) {
+    exo::sys::yield();
+  }
+  expect_true("the new thread ran with its argument and exited",
+              __atomic_load_n(&thread_ran, __ATOMIC_ACQUIRE) == 42);
+  if (thread.ok())
+    expect_status("close the thread handle", raw::handle_close(*thread).status, EXO_OK);
+  expect_status("thread_create kernel entry",
+                raw::thread_create(kKernelAddress, ptr(thread_stack + 1024), 0).status,
+                EXO_ERR_ACCESS_DENIED);
+  expect_status(
+      "thread_create kernel stack",
+      raw::thread_create(reinterpret_cast<uint64_t>(&thread_body), kKernelAddress, 0).status,
+      EXO_ERR_ACCESS_DENIED);
+}
+
+void test_processes() {
+  const char name[] = "child";
+  raw::Return child = raw::process_create(ptr(name), sizeof(name) - 1, 0);
+  expect_ok("process_create", child.status);
+  expect_status("process_create kernel name", raw::process_create(kKernelAddress, 5, 0).status,
+                EXO_ERR_FAULT);
+  expect_status("process_create unknown option", raw::process_create(ptr(name), 5, 0x10).status,
+                EXO_ERR_INVALID_ARGUMENT);
+  if (child.status < 0) return;
+  uint64_t process = static_cast<uint64_t>(child.status);
+  expect_status("process_wait polls a process that never started",
+                raw::process_wait(process, 0).status, EXO_ERR_TIMED_OUT);
+
+  // A child whose only code is one page we fill: `ud2` at its entry. It faults at once and the
+  // kernel reports 64 + #UD (vector 6) as its exit status.
+  raw::Return object = raw::memory_object_create(kPage, 0);
+  expect_ok("memory_object_create for the child", object.status);
+  if (object.status >= 0) {
+    raw::Return window = raw::memory_object_map(EXO_PROCESS_SELF, object.status, 0, 0, kPage, kRW);
+    if (window.status >= 0) {
+      auto* code = reinterpret_cast<uint8_t*>(window.status);
+      code[0] = 0x0f;  // ud2
+      code[1] = 0x0b;
+      (void)raw::vm_unmap(window.status, kPage);
+    }
+    constexpr uint64_t kChildCode = 0x400000;
+    expect_status(
+        "memory_object_map into the child W+X",
+        raw::memory_object_map(process, object.status, 0, kChildCode, kPage, kRWX | EXO_MAP_FIXED)
+            .status,
+        EXO_ERR_ACCESS_DENIED);
+    expect_ok("memory_object_map into the child R+X",
+              raw::memory_object_map(process, object.status, 0, kChildCode, kPage,
+                                     EXO_PROT_READ | EXO_PROT_EXECUTE | EXO_MAP_FIXED)
+                  .status);
+    raw::Return moved = raw::handle_transfer(process, object.status);
+    expect_ok("handle_transfer", moved.status);
+    expect_status("a transferred handle is gone from the sender",
+                  raw::handle_close(object.status).status, EXO_ERR_BAD_HANDLE);
+    expect_status("process_start kernel entry",
+                  raw::process_start(process, kKernelAddress, 0x500000, 0).status,
+                  EXO_ERR_ACCESS_DENIED);
+    expect_ok("process_start", raw::process_start(process, kChildCode, 0x500000, 0).status);
+    expect_status("process_start twice",
+                  raw::process_start(process, kChildCode, 0x500000, 0).status, EXO_ERR_BUSY);
+    raw::Return waited = raw::process_wait(process, EXO_DEADLINE_INFINITE);
+    expect_status("process_wait", waited.status, EXO_OK);
+    expect_true("a child killed by #UD exits with 64 + 6",
+                waited.status == 0 && waited.second == EXO_EXIT_FAULT_BASE + 6);
+  }
+  expect_status("memory_object_map with a process handle as the memory object",
+                raw::memory_object_map(EXO_PROCESS_SELF, process, 0, 0, kPage, kRW).status,
+                EXO_ERR_WRONG_TYPE);
+  expect_status("handle_transfer bad handle", raw::handle_transfer(process, kBadHandle).status,
+                EXO_ERR_BAD_HANDLE);
+  expect_status("process_wait bad handle", raw::process_wait(kBadHandle, 0).status,
+                EXO_ERR_BAD_HANDLE);
+  expect_status("close the child", raw::handle_close(process).status, EXO_OK);
+}
+
+void test_shutdown_refused() {
+  expect_status("debug_shutdown from a process other than init", raw::debug_shutdown(0).status,
+                EXO_ERR_ACCESS_DENIED);
+}
+
+}  // namespace
+
+int main(int, char**) {
+  print("syscall_test: {} syscalls in the table\n",
+        sizeof(exo::abi::kSyscalls) / sizeof(exo::abi::kSyscalls[0]));
+  test_unknown_numbers();
+  test_debug_log();
+  test_clock_sleep_yield();
+  test_anonymous_memory();
+  test_memory_objects();
+  test_threads();
+  test_processes();
+  test_shutdown_refused();
+  print("{} passed, {} failed\n", passed, failed);
+  return failed;
+}
