@@ -82,10 +82,9 @@ MemoryState& state() {
   return *reinterpret_cast<MemoryState*>(g_state_storage);
 }
 
-uint32_t this_cpu_index() {
-  // Before SMP bring-up installs per-CPU data only the boot CPU runs.
-  return arch::percpu::boot_cpu_installed() ? arch::percpu::current().index : 0;
-}
+// arch::early_init installs the boot CPU's per-CPU block before memory exists, so this is valid
+// from mm::init on.
+uint32_t this_cpu_index() { return arch::percpu::current().index; }
 
 // --- Frames --------------------------------------------------------------------------------
 

@@ -103,10 +103,11 @@ uint64_t deadline_to_cycles(uint64_t deadline_ns) {
 
 // Arms this CPU's one-shot timer for the earliest of the next sleeper and the end of the
 // running slice when another thread could take over; cancels it when neither exists (tickless).
-// Precondition: cpu is this CPU's scheduler and its lock is held.
-void program_timer(CpuScheduler& cpu) {
+// Precondition: cpu is this CPU's scheduler and its lock is held; `now` is clock::now_ns().
+void program_timer(CpuScheduler& cpu, uint64_t now) {
   uint64_t deadline = sched::next_preemption_deadline(cpu.queue);
   if (!cpu.sleepers.empty()) deadline = min(deadline, cpu.sleepers.next_deadline());
+  (void)now;
   if (deadline == cpu.armed_deadline_ns) return;
   cpu.armed_deadline_ns = deadline;
   if (deadline == sched::kNever) {
@@ -148,11 +149,11 @@ void finish_switch() {
 // Switches from cpu.current to the next ready thread (or idle). Precondition: cpu.lock held,
 // the current thread already requeued, parked on a wait queue or the timer queue, or dead.
 // Returns with the lock of the CPU this thread resumes on held.
-void switch_away(CpuScheduler& cpu) {
-  sched::SchedEntity* e = cpu.queue.pick_next(clock::now_ns());
+void switch_away(CpuScheduler& cpu, uint64_t now) {
+  sched::SchedEntity* e = cpu.queue.pick_next(now);
   Thread* next = e != nullptr ? as_thread(e) : cpu.idle;
   Thread* prev = cpu.current;
-  program_timer(cpu);
+  program_timer(cpu, now);
   if (next == prev) return;
   // A thread woken right after it blocked on another CPU may still be saving its registers.
   while (__atomic_load_n(&I::on_cpu(*next), __ATOMIC_ACQUIRE)) arch::cpu_relax();
@@ -187,7 +188,7 @@ void preempt_locked(CpuScheduler& cpu) {
     sched::requeue_preempted(cpu.queue, *self);
   }
   ++cpu.preemptions;
-  switch_away(cpu);
+  switch_away(cpu, clock::now_ns());
 }
 
 // After the EOI of every device interrupt (arch preempt hook), interrupts off.
@@ -213,7 +214,7 @@ void on_timer() {
     cpu->queue.enqueue(*e);
   }
   if (sched::on_tick(cpu->queue, now)) cpu->need_resched = true;
-  program_timer(*cpu);
+  program_timer(*cpu, clock::now_ns());
   cpu->lock.release_irqs_off();
 }
 
@@ -226,7 +227,7 @@ void on_reschedule() {
   int ready = cpu->queue.highest_ready_priority();
   if (ready >= 0 && (current == nullptr || ready > current->priority_)) cpu->need_resched = true;
   // An idle CPU is woken to steal: its idle loop runs after this returns.
-  program_timer(*cpu);
+  program_timer(*cpu, clock::now_ns());
   cpu->lock.release_irqs_off();
 }
 
@@ -239,7 +240,7 @@ void enqueue_on(uint32_t target, Thread& thread) {
   cpu.queue.enqueue(thread);
   bool local = target == arch::current_cpu();
   if (local) {
-    program_timer(cpu);
+    program_timer(cpu, clock::now_ns());
     if (preempt) cpu.need_resched = true;
   }
   uint32_t load = cpu.queue.load();
@@ -364,16 +365,17 @@ void thread_yield() {
   CpuScheduler& cpu = this_cpu();
   uint64_t flags = cpu.lock.acquire();
   Thread* self = cpu.current;
+  uint64_t now = clock::now_ns();
   if (!I::is_idle(*self)) {
-    cpu.queue.charge_current(clock::now_ns());
+    cpu.queue.charge_current(now);
     cpu.queue.clear_current();
     self->state_ = sched::ThreadState::kReady;
     cpu.queue.enqueue(*self);
   }
-  switch_away(cpu);
-  CpuScheduler& now = this_cpu();
-  now.lock.release(flags);
-  reap_zombies(now);
+  switch_away(cpu, now);
+  CpuScheduler& resumed = this_cpu();
+  resumed.lock.release(flags);
+  reap_zombies(resumed);
 }
 
 void thread_sleep_ns(uint64_t ns) {
@@ -386,7 +388,7 @@ void thread_sleep_ns(uint64_t ns) {
   cpu.queue.clear_current();
   self->state_ = sched::ThreadState::kBlocked;
   cpu.sleepers.insert(*self, now + ns);
-  switch_away(cpu);
+  switch_away(cpu, now);
   CpuScheduler& after = this_cpu();
   after.lock.release(flags);
   reap_zombies(after);
@@ -399,7 +401,7 @@ void thread_exit() {
   EXO_ASSERT(!I::is_idle(*self) && I::stack(*self).top != 0);
   cpu.queue.clear_current();
   self->state_ = sched::ThreadState::kDead;
-  switch_away(cpu);
+  switch_away(cpu, clock::now_ns());
   panic("thread {} ran again after exiting", self->id());
 }
 
@@ -412,7 +414,7 @@ void block_on(sched::WaitQueue& queue, Spinlock& lock, uint64_t flags) {
   cpu.queue.clear_current();
   queue.block(*self);
   lock.release_irqs_off();
-  switch_away(cpu);
+  switch_away(cpu, clock::now_ns());
   CpuScheduler& after = this_cpu();
   after.lock.release(flags);
   reap_zombies(after);
@@ -451,7 +453,7 @@ Thread* adopt_boot_context(CpuScheduler& cpu, const char* name) {
   cpu.current = boot;
   __atomic_store_n(&g_schedulers[index], &cpu, __ATOMIC_RELEASE);
   (void)cpu.lock.acquire();
-  switch_away(cpu);
+  switch_away(cpu, clock::now_ns());
   panic("CPU {}'s boot context ran again", index);
 }
 

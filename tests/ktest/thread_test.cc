@@ -15,9 +15,9 @@ struct Counter {
 
 void increment_and_exit(void* arg) { __atomic_fetch_add(&static_cast<Counter*>(arg)->value, 1, __ATOMIC_RELAXED); }
 
-// Yields until `value` reaches `target` or ~30 s of clock time pass; false on timeout.
+// Yields until `value` reaches `target` or ~120 s of clock time pass; false on timeout.
 bool wait_until(const uint64_t& value, uint64_t target) {
-  uint64_t deadline = clock::now_ns() + 30'000'000'000;
+  uint64_t deadline = clock::now_ns() + 120'000'000'000;
   while (__atomic_load_n(&value, __ATOMIC_ACQUIRE) < target) {
     if (clock::now_ns() > deadline) {
       scheduler_dump();
@@ -29,7 +29,7 @@ bool wait_until(const uint64_t& value, uint64_t target) {
 }
 
 bool wait_for_reaped(uint64_t target) {
-  uint64_t deadline = clock::now_ns() + 30'000'000'000;
+  uint64_t deadline = clock::now_ns() + 120'000'000'000;
   while (scheduler_stats().threads_reaped < target) {
     if (clock::now_ns() > deadline) {
       scheduler_dump();
@@ -132,7 +132,7 @@ EXO_KTEST(threads, block_and_wake) {
     KEXPECT(t.ok());
     (*t)->start();
   }
-  uint64_t deadline = clock::now_ns() + 30'000'000'000;
+  uint64_t deadline = clock::now_ns() + 120'000'000'000;
   while (waiting(gate) < kWaiters && clock::now_ns() < deadline) thread_yield();
   KEXPECT_EQ(waiting(gate), kWaiters);
   KEXPECT_EQ(gate.passed, 0u);  // none passes before it is woken

@@ -4,6 +4,7 @@
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/gdt.h"
 #include "kernel/arch/x86_64/idt.h"
+#include "kernel/arch/x86_64/percpu.h"
 #include "kernel/arch/x86_64/uart16550.h"
 
 extern "C" uint64_t exo_boot_tsc;
@@ -27,6 +28,9 @@ void early_init() {
   kConsole.init();
   gdt_init();
   idt_init();
+  // The boot CPU's per-CPU block from the start, so current_cpu() is one GS load everywhere
+  // (smp_init fills in its APIC id and node later).
+  percpu::install(percpu::cpu(0));
 }
 
 void drop_identity_map() {
