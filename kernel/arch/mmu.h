@@ -21,6 +21,9 @@ MmuFeatures enable_mmu_features();
 // (0 when PCIDs are off). Flushes the TLB entries of that PCID.
 void load_address_space(uint64_t root, uint16_t pcid = 0);
 
+// The PML4 physical address the calling CPU has loaded.
+uint64_t current_address_space_root();
+
 // Carries out `flush` on this CPU: INVLPG per listed page or a full flush (with global entries
 // if flush.global()). Other CPUs are the caller's business (TLB shootdown).
 void apply_tlb_flush(const mm::TlbFlush& flush);

@@ -1,5 +1,7 @@
 // kernel_main: the boot order, from the multiboot2 hand-off to the first idle loop.
 #include "kernel/arch/arch.h"
+#include "kernel/arch/user.h"
+#include "kernel/proc/process.h"
 #include "kernel/arch/x86_64/interrupts.h"
 #include "kernel/boot/multiboot2.h"
 #include "kernel/core/boot_info.h"
@@ -67,6 +69,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys) {
   const boot::BootInfo& info = parse_boot_info(magic, info_phys);
   arch::drop_identity_map();
   mm::init(info, mm::PhysRange{info_phys, g_boot_info_size});
+  arch::user_mode_init_cpu();
   uint64_t banner_cycles = arch::cycle_counter() - arch::boot_cycle_counter();
 
   kprint("\nExo {} (x86_64) booted: {} MiB usable RAM, {} boot modules, command line \"{}\"\n",
@@ -81,6 +84,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys) {
   if (!smp.ok()) kprint("smp: bring-up failed ({}); continuing on the boot CPU\n", smp.error());
   scheduler_init_boot_cpu();
   scheduler_start_secondary_cpus();
+  proc::init();
   // kernel_main is a thread like any other from here on: it takes interrupts (timer,
   // reschedule, TLB shootdown). Until now they were off, since the boot stub's cli.
   arch::irq_restore(arch::kRflagsInterruptEnable);
@@ -107,6 +111,12 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys) {
     arch::power_off(static_cast<uint32_t>(ExitStatus::kSuccess));
   }
 
-  kprint("Exo: nothing more to start yet; halting. (Ctrl-A X leaves QEMU)\n");
-  arch::halt_forever();
+  // Everything else runs in ring 3, started by init (docs/syscalls.md, "Process start").
+  Status init = proc::start_init(info.cmdline);
+  if (!init.ok()) {
+    kprint("Exo: init could not be started ({}); halting. (Ctrl-A X leaves QEMU)\n", init.error());
+    arch::halt_forever();
+  }
+  // The boot thread has nothing left to do; it has no stack of its own to free, so it sleeps.
+  for (;;) thread_sleep_ns(uint64_t{1} << 62);
 }

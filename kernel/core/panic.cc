@@ -34,3 +34,7 @@ void panic_stop(ExitStatus status) {
 }
 
 }  // namespace exo
+
+// A call through a pure virtual slot (an object used during its construction or after its
+// destruction): a kernel bug, never a recoverable error.
+extern "C" [[noreturn]] void __cxa_pure_virtual() { exo::panic("pure virtual function called"); }

@@ -331,6 +331,17 @@ PhysAddr kernel_root() {
   return state().kernel_tables->root();
 }
 
+Result<PageTable> create_user_page_table() {
+  MemoryState& s = state();
+  PageTable tables = EXO_TRY(PageTable::create(s.direct_map, s.table_frames));
+  // The kernel-half PDPTs exist from boot and are never freed, so copying the 256 upper PML4
+  // entries once shares every later kernel mapping too.
+  const uint64_t* kernel = s.direct_map.table(kernel_root());
+  uint64_t* user = s.direct_map.table(tables.root());
+  for (usize i = 256; i < 512; ++i) user[i] = kernel[i];
+  return tables;
+}
+
 void init(const boot::BootInfo& info, PhysRange boot_data) {
   MemoryState& s = *new (g_state_storage) MemoryState();
 

@@ -84,6 +84,9 @@ Status protect_kernel(uptr va, usize size, Permissions perms);
 Result<Translation> translate_kernel(uptr va);
 // Unmaps 4 KiB kernel pages in [base, base + size) and frees their frames.
 void unmap_and_free_frames(uptr base, usize size);
+// A new address space's tables: an empty user half and the kernel half shared with every
+// other address space (PML4 entries 256..511 copied from the kernel's). kNoMemory.
+Result<PageTable> create_user_page_table();
 // Physical address of the kernel PML4 (whose entries 256..511 every address space shares).
 PhysAddr kernel_root();
 

@@ -4,6 +4,8 @@
 
 #include "kernel/arch/arch.h"
 #include "kernel/arch/context.h"
+#include "kernel/arch/mmu.h"
+#include "kernel/arch/user.h"
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/percpu.h"
 #include "kernel/arch/x86_64/smp.h"
@@ -26,6 +28,8 @@ class SchedulerInternals {
   static void*& arg(Thread& t) { return t.arg_; }
   static uint64_t& id(Thread& t) { return t.id_; }
   static char* name(Thread& t) { return t.name_; }
+  static void*& fpu_state(Thread& t) { return t.fpu_state_; }
+  static uint64_t& root(Thread& t) { return t.address_space_root_; }
   static Thread* construct(void* memory) { return new (memory) Thread(); }
 };
 using I = SchedulerInternals;
@@ -46,6 +50,8 @@ struct CpuScheduler {
   Thread* switched_from = nullptr;  // set before a switch, consumed by finish_switch
   sched::WakeList zombies;     // dead threads whose stacks are no longer in use
   uint64_t armed_deadline_ns = sched::kNever;
+  // The user address space this CPU has loaded (0: the kernel's); read by other CPUs.
+  uint64_t loaded_root = 0;
   bool need_resched = false;
   uint64_t context_switches = 0;
   uint64_t steals = 0;
@@ -127,6 +133,7 @@ void reap_zombies(CpuScheduler& cpu) {
     if (e == nullptr) return;
     Thread* t = as_thread(e);
     mm::free_kernel_stack(I::stack(*t));
+    mm::heap_free(I::fpu_state(*t));
     t->~Thread();
     mm::heap_free(t);
     __atomic_fetch_add(&g_threads_reaped, 1, __ATOMIC_RELAXED);
@@ -146,6 +153,22 @@ void finish_switch() {
   }
 }
 
+// The user half of a switch: FPU state out of `prev` and into `next`, and `next`'s address
+// space and kernel-entry stack. A kernel thread runs on the kernel's own tables, so no CPU
+// keeps a dead process's tables loaded.
+void switch_user_state(CpuScheduler& cpu, Thread& prev, Thread& next) {
+  if (I::fpu_state(prev) != nullptr) arch::fpu_save(I::fpu_state(prev));
+  uint64_t root = I::root(next);
+  if (root != 0) {
+    arch::set_kernel_stack(I::stack(next).top);
+    arch::fpu_restore(I::fpu_state(next));
+  }
+  if (root != cpu.loaded_root) {
+    __atomic_store_n(&cpu.loaded_root, root, __ATOMIC_SEQ_CST);
+    arch::load_address_space(root != 0 ? root : mm::kernel_root());
+  }
+}
+
 // Switches from cpu.current to the next ready thread (or idle). Precondition: cpu.lock held,
 // the current thread already requeued, parked on a wait queue or the timer queue, or dead.
 // Returns with the lock of the CPU this thread resumes on held.
@@ -161,6 +184,7 @@ void switch_away(CpuScheduler& cpu, uint64_t now) {
   cpu.current = next;
   cpu.switched_from = prev;
   ++cpu.context_switches;
+  switch_user_state(cpu, *prev, *next);
   arch::context_switch(&I::saved_sp(*prev), I::saved_sp(*next));
   finish_switch();
 }
@@ -491,6 +515,59 @@ void scheduler_start_secondary_cpus() {
   for (uint32_t cpu = 1; cpu < arch::cpu_count(); ++cpu) {
     while (__atomic_load_n(&g_schedulers[cpu], __ATOMIC_ACQUIRE) == nullptr) arch::cpu_relax();
   }
+}
+
+Status Thread::make_user(void* process, uint64_t address_space_root) {
+  EXO_ASSERT(state_ == sched::ThreadState::kNew && address_space_root != 0);
+  void* area = mm::heap_allocate(arch::fpu_state_size(), arch::kFpuStateAlign);
+  if (area == nullptr) return Error::kNoMemory;
+  arch::fpu_init_state(area);
+  fpu_state_ = area;
+  process_ = process;
+  address_space_root_ = address_space_root;
+  return ok_status();
+}
+
+void thread_discard_unstarted(Thread& thread) {
+  EXO_ASSERT(thread.state_ == sched::ThreadState::kNew);
+  mm::free_kernel_stack(I::stack(thread));
+  mm::heap_free(I::fpu_state(thread));
+  thread.~Thread();
+  mm::heap_free(&thread);
+  __atomic_fetch_sub(&g_threads_live, 1, __ATOMIC_RELAXED);
+}
+
+void leave_address_space(uint64_t root) {
+  uint64_t flags = arch::irq_save();
+  CpuScheduler& cpu = this_cpu();
+  I::root(*cpu.current) = 0;
+  if (cpu.loaded_root != 0) {
+    __atomic_store_n(&cpu.loaded_root, 0, __ATOMIC_SEQ_CST);
+    arch::load_address_space(mm::kernel_root());
+  }
+  arch::irq_restore(flags);
+  while (address_space_loaded_elsewhere(root)) arch::cpu_relax();
+}
+
+bool address_space_loaded_elsewhere(uint64_t root) {
+  uint32_t self = arch::current_cpu();
+  for (uint32_t i = 0; i < arch::kMaxCpus; ++i) {
+    CpuScheduler* cpu = __atomic_load_n(&g_schedulers[i], __ATOMIC_ACQUIRE);
+    if (cpu != nullptr && i != self && __atomic_load_n(&cpu->loaded_root, __ATOMIC_SEQ_CST) == root) {
+      return true;
+    }
+  }
+  return false;
+}
+
+int running_cpu_of(const Thread& thread) {
+  for (uint32_t i = 0; i < arch::kMaxCpus; ++i) {
+    CpuScheduler* cpu = __atomic_load_n(&g_schedulers[i], __ATOMIC_ACQUIRE);
+    if (cpu != nullptr && __atomic_load_n(&cpu->current, __ATOMIC_ACQUIRE) == &thread) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
 }
 
 void scheduler_dump() {

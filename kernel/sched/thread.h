@@ -43,6 +43,24 @@ class Thread : public sched::SchedEntity {
   // Whether the thread has user FPU/SSE state to save on a switch (user threads only).
   bool has_fpu_state() const { return fpu_state_ != nullptr; }
 
+  // Ring 3 (kernel/proc): turns a new thread into a user thread of `process` (a proc::Process,
+  // opaque here) whose address space has the PML4 `address_space_root`, with a clean FPU
+  // state. A switch to it then loads that address space, points the CPU's kernel-entry stack
+  // at this thread's stack and restores its FPU state; a switch away saves the FPU state.
+  // kNoMemory. Precondition: state is kNew.
+  Status make_user(void* process, uint64_t address_space_root);
+  bool is_user() const { return address_space_root_ != 0; }
+  void* process() const { return process_; }
+  uint64_t address_space_root() const { return address_space_root_; }
+  // Set by whoever ends the thread's process; the thread checks it on its way back to ring 3
+  // and in blocking calls.
+  bool kill_requested() const { return __atomic_load_n(&kill_requested_, __ATOMIC_ACQUIRE); }
+  void request_kill() { __atomic_store_n(&kill_requested_, true, __ATOMIC_RELEASE); }
+  // Links of the owning process's thread list (kernel/proc, under the process's lock).
+  Thread* process_next = nullptr;
+  // What a blocked process_wait waits on (kernel/proc, under its wait lock).
+  void* waiting_on = nullptr;
+
  private:
   // The scheduling glue in thread.cc owns the switching state below.
   friend struct CpuScheduler;
@@ -62,6 +80,9 @@ class Thread : public sched::SchedEntity {
   // User threads get an XSAVE area with the user-mode work; kernel threads never touch the FPU
   // (-mgeneral-regs-only), so they carry none and switching them saves none.
   void* fpu_state_ = nullptr;
+  void* process_ = nullptr;
+  uint64_t address_space_root_ = 0;
+  bool kill_requested_ = false;
   char name_[kNameLength] = {};
 };
 
@@ -94,6 +115,19 @@ void block_on(sched::WaitQueue& queue, Spinlock& lock, uint64_t flags);
 // Makes a blocked thread runnable again. The caller holds the lock of the wait queue it took
 // the thread from (and has removed it from that queue).
 void wake(Thread& thread);
+
+// Frees a thread that was created and never started (its start-up failed half way).
+void thread_discard_unstarted(Thread& thread);
+
+// The calling user thread leaves its address space for the kernel's for good (its process is
+// being torn down), then waits until no other CPU has `root` loaded, so the tables can go.
+void leave_address_space(uint64_t root);
+
+// Whether a CPU other than the caller's has the address space `root` loaded (TLB shootdown).
+bool address_space_loaded_elsewhere(uint64_t root);
+
+// The CPU the thread runs on if it is running right now, else -1 (to interrupt it).
+int running_cpu_of(const Thread& thread);
 
 // Statistics for tests and benchmarks.
 struct SchedulerStats {

@@ -35,7 +35,12 @@ interrupt_stubs:
     .endr
 
 trap_common:
-    pushq %rax
+    // From ring 3 (the CS the CPU pushed has RPL 3), GS base is still the user's: swap in the
+    // per-CPU block. [rsp] = vector, [rsp + 8] = error code, [rsp + 16] = rip, [rsp + 24] = cs.
+    testb $3, 24(%rsp)
+    jz 1f
+    swapgs
+1:  pushq %rax
     pushq %rbx
     pushq %rcx
     pushq %rdx
@@ -71,7 +76,10 @@ trap_common:
     popq %rbx
     popq %rax
     add $16, %rsp                             // vector and error code
-    iretq
+    testb $3, 8(%rsp)                         // back to ring 3: the user's GS base again
+    jz 2f
+    swapgs
+2:  iretq
 
     .section .rodata
     .balign 8

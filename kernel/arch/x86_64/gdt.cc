@@ -41,6 +41,8 @@ alignas(16) constinit uint8_t g_ist_stacks[3][kIstStackSize] = {};
 
 }  // namespace
 
+Tss* boot_tss() { return &g_boot_tables.tss; }
+
 uptr ist_stack_bottom(uint8_t slot) { return reinterpret_cast<uptr>(&g_ist_stacks[slot - 1][0]); }
 uptr ist_stack_top(uint8_t slot) { return ist_stack_bottom(slot) + kIstStackSize; }
 

@@ -50,6 +50,9 @@ void gdt_init();
 // CPU. For application processors; interrupts off.
 void gdt_load(CpuDescriptorTables* tables, const uptr (&ist_tops)[3]);
 
+// The boot CPU's TSS (application processors' live in their per-CPU block).
+Tss* boot_tss();
+
 // Bounds of an IST stack, for the tests that check a handler ran on it. `slot` is 1-based.
 uptr ist_stack_bottom(uint8_t slot);
 uptr ist_stack_top(uint8_t slot);

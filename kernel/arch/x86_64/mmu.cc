@@ -41,6 +41,8 @@ void load_address_space(uint64_t root, uint16_t pcid) {
   write_cr3(g_pcid_enabled ? (root | pcid) : root);
 }
 
+uint64_t current_address_space_root() { return read_cr3() & ~uint64_t{0xfff}; }
+
 void apply_tlb_flush(const mm::TlbFlush& flush) {
   if (flush.empty()) return;
   if (!flush.flush_all()) {

@@ -17,9 +17,12 @@ PerCpu& cpu(uint32_t index) {
 
 void install(PerCpu& block) {
   block.self = &block;
-  // No ring 3 yet, so no swapgs: GS base is the kernel's at all times. The syscall/interrupt
-  // entry from user mode must add swapgs with IA32_KERNEL_GS_BASE (docs/smp.md).
+  block.tss = block.index == 0 ? boot_tss() : &block.tables.tss;
+  // GS base is the block whenever the CPU runs kernel code; ring 3 runs with the user's GS
+  // (always 0: user programs cannot set it), the entries from ring 3 swap the two
+  // (swapgs, IA32_KERNEL_GS_BASE; syscall_entry.S, exception_entry.S).
   wrmsr(msr::kGsBase, reinterpret_cast<uint64_t>(&block));
+  wrmsr(msr::kKernelGsBase, 0);
   if (block.index == 0) g_boot_installed = true;
 }
 

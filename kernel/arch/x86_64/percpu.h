@@ -4,6 +4,7 @@
 
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/gdt.h"
+#include "kernel/arch/x86_64/percpu_offsets.h"
 #include "kernel/lib/types.h"
 
 namespace exo::arch {
@@ -13,6 +14,11 @@ inline constexpr uint32_t kMaxCpus = 16;
 
 struct PerCpu {
   PerCpu* self;    // must stay first: percpu::current() reads %gs:0
+  // The syscall entry (syscall_entry.S) reaches these two by fixed offset before it has a
+  // stack: the running thread's kernel stack top, and a slot for the user rsp meanwhile.
+  uptr kernel_stack_top;
+  uptr user_rsp_scratch;
+  Tss* tss;        // this CPU's TSS (rsp0 follows the running thread's kernel stack)
   uint32_t index;  // dense: 0 is the boot CPU, then the MADT's order
   uint32_t apic_id;
   uint32_t node;  // NUMA proximity domain from the SRAT; 0 without one
@@ -27,6 +33,8 @@ struct PerCpu {
 };
 // percpu::current() relies on the self pointer being the first word.
 static_assert(__builtin_offsetof(PerCpu, self) == 0);
+static_assert(__builtin_offsetof(PerCpu, kernel_stack_top) == EXO_PERCPU_KERNEL_STACK_TOP);
+static_assert(__builtin_offsetof(PerCpu, user_rsp_scratch) == EXO_PERCPU_USER_RSP_SCRATCH);
 
 namespace percpu {
 

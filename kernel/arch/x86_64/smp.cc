@@ -6,6 +6,7 @@
 #include "kernel/acpi/madt.h"
 #include "kernel/acpi/srat.h"
 #include "kernel/acpi/tables.h"
+#include "kernel/arch/user.h"
 #include "kernel/arch/arch.h"
 #include "kernel/arch/x86_64/apic.h"
 #include "kernel/arch/x86_64/cpu.h"
@@ -396,6 +397,7 @@ extern "C" [[noreturn]] void exo_ap_main(uint32_t index) {
   };
   gdt_load(&self.tables, ist_tops);
   percpu::install(self);
+  user_mode_init_cpu();
   // Nothing to report an error to yet: an AP whose APIC fails to enable never comes online
   // and the boot CPU times out on it.
   if (!lapic::init().ok()) halt_forever();

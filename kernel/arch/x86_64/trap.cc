@@ -7,6 +7,7 @@
 #include "kernel/arch/x86_64/gdt.h"
 #include "kernel/arch/x86_64/idt.h"
 #include "kernel/arch/x86_64/trap_frame.h"
+#include "kernel/arch/x86_64/user_mode.h"
 #include "kernel/core/panic.h"
 #include "kernel/core/symbols.h"
 
@@ -105,11 +106,18 @@ uint64_t unexpected_interrupt_count() {
 
 extern "C" void exo_trap_dispatch(exo::arch::TrapFrame* frame) {
   using namespace exo;
+  bool from_user = (frame->cs & 3) == 3;
   if (frame->vector >= arch::kVectorFirstInterrupt) {
     arch::dispatch_interrupt(*frame);
+    if (from_user) arch::before_user_return();
     return;
   }
   uint64_t cr2 = arch::read_cr2();
+  if (from_user) {
+    (void)arch::handle_user_fault(*frame, cr2);  // ends the thread unless the machine must stop
+  } else if (arch::fixup_user_access(*frame)) {
+    return;
+  }
   if (frame->vector < 32 && arch::try_recover_caught_fault(frame, cr2)) return;
   arch::report(*frame, cr2);
   arch::power_off(static_cast<uint32_t>(ExitStatus::kPanic));

@@ -1,0 +1,52 @@
+// The seam for ring 3: entering user mode, the kernel stack an entry from user mode lands on,
+// FPU state of user threads, and copying to and from user memory with faults turned into
+// errors. Generic code (kernel/proc, kernel/syscall) reaches user mode only through these.
+#pragma once
+
+#include "kernel/lib/types.h"
+
+namespace exo::arch {
+
+// Per CPU, with interrupts off, after the per-CPU block is installed: the syscall MSRs
+// (EFER.SCE, STAR, LSTAR, FMASK), SSE and XSAVE enables, XCR0. The boot CPU calls it before
+// smp_init, each application processor on its way up.
+void user_mode_init_cpu();
+
+// Returns from syscalls and interrupts land on `top` (16-byte aligned): the running thread's
+// kernel stack. Set on every switch to a user thread. Interrupts off.
+void set_kernel_stack(uptr top);
+
+// Leaves for ring 3 at `rip` with `rsp` and rdi = `argument`, every other general register 0,
+// rflags = IF. Interrupts may be on or off; the FPU state must already be the thread's.
+[[noreturn]] void enter_user(uptr rip, uptr rsp, uint64_t argument);
+
+// User FPU/SSE/AVX state: XSAVE when the CPU has it (x87, SSE and AVX components), FXSAVE
+// otherwise. Areas are fpu_state_size() bytes, 64-byte aligned.
+usize fpu_state_size();
+inline constexpr usize kFpuStateAlign = 64;
+// A clean state in `area`: FCW 0x37f, MXCSR 0x1f80, registers zero (the psABI's start state).
+void fpu_init_state(void* area);
+void fpu_save(void* area);
+void fpu_restore(const void* area);
+
+// Copies between kernel and user memory. The caller has checked that the user range lies in
+// the user half (kernel/syscall/user_memory.h); these only survive the page fault a missing
+// or read-only page raises. Return false when some byte faulted (the copy is then partial).
+[[nodiscard]] bool copy_from_user(void* kernel_destination, uptr user_source, usize length);
+[[nodiscard]] bool copy_to_user(uptr user_destination, const void* kernel_source, usize length);
+
+// The scheduler's hand-off to generic code on a fault in ring 3 (vectors below 32 other than
+// NMI, #DF and #MC): `handler` runs on the faulting thread's kernel stack with interrupts on
+// and must not return (it ends the thread). Also `return_check`, called with interrupts off
+// before every return to ring 3 from an interrupt or a syscall, which may end the thread too.
+struct UserFault {
+  uint64_t vector;
+  uint64_t error_code;
+  uint64_t address;  // CR2 for #PF, 0 otherwise
+  uint64_t rip;
+  uint64_t rsp;
+};
+void set_user_fault_handler(void (*handler)(const UserFault& fault));
+void set_user_return_check(void (*check)());
+
+}  // namespace exo::arch

@@ -1,0 +1,340 @@
+// Processes and their user threads: creation, start, exit and reclamation, waiting, and the
+// handling of faults in ring 3.
+#include "kernel/proc/process.h"
+
+#include "kernel/abi/status.h"
+#include "kernel/arch/arch.h"
+#include "kernel/arch/user.h"
+#include "kernel/core/console.h"
+#include "kernel/core/panic.h"
+#include "kernel/lib/new.h"
+#include "kernel/mm/kernel_memory.h"
+#include "kernel/time/clock.h"
+
+namespace exo::proc {
+namespace {
+
+constinit uint64_t g_next_process_id = 1;
+
+// Guards every process's waiters_ and every thread's waiting_on: waits are rare, and one lock
+// lets a killer find and wake a thread blocked on any process without lifetime races.
+constinit Spinlock g_wait_lock;
+
+// Where a user thread starts: in the kernel, on its own stack, its address space loaded.
+struct UserStart {
+  uptr entry;
+  uptr stack_top;
+  uint64_t argument;
+};
+
+[[noreturn]] void user_thread_main(void* raw) {
+  UserStart start = *static_cast<UserStart*>(raw);
+  mm::heap_free(raw);
+  if (Thread::current()->kill_requested()) Process::current()->exit_current_thread();
+  arch::enter_user(start.entry, start.stack_top, start.argument);
+}
+
+// Wakes `thread` if it is blocked in Process::wait.
+void interrupt_wait(Thread& thread) {
+  uint64_t flags = g_wait_lock.acquire();
+  auto* target = static_cast<Process*>(thread.waiting_on);
+  bool removed = false;
+  if (target != nullptr) {
+    removed = target->wait_queue().remove(thread);
+    thread.waiting_on = nullptr;
+  }
+  g_wait_lock.release(flags);
+  if (removed) wake(thread);
+}
+
+constexpr const char* kFaultNames[32] = {
+    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow", "#BR bound range",
+    "#UD invalid opcode", "#NM device not available", "#DF double fault", "vector 9",
+    "#TS invalid TSS", "#NP segment not present", "#SS stack fault", "#GP general protection",
+    "#PF page fault", "vector 15", "#MF x87 floating point", "#AC alignment check",
+    "#MC machine check", "#XM SIMD floating point", "#VE virtualization",
+    "#CP control protection", "vector 22", "vector 23", "vector 24", "vector 25", "vector 26",
+    "vector 27", "vector 28", "vector 29", "vector 30", "vector 31"};
+
+void on_user_fault(const arch::UserFault& fault) {
+  Process* process = Process::current();
+  if (process == nullptr) panic("user fault without a process");
+  const char* name = fault.vector < 32 ? kFaultNames[fault.vector] : "fault";
+  if (fault.vector == 14) {
+    kprint("process {} ({}) killed: {} at rip {:#x}, address {:#x} ({} {} in user mode)\n",
+           process->id(), process->name(), name, fault.rip, fault.address,
+           (fault.error_code & 1) ? "protection violation on" : "not-present page on",
+           (fault.error_code & 16) ? "instruction fetch" : ((fault.error_code & 2) ? "write" : "read"));
+  } else {
+    kprint("process {} ({}) killed: {} at rip {:#x}, error code {:#x}, rsp {:#x}\n", process->id(),
+           process->name(), name, fault.rip, fault.error_code, fault.rsp);
+  }
+  process->exit(EXO_EXIT_FAULT_BASE + static_cast<int64_t>(fault.vector));
+}
+
+void on_user_return() {
+  Thread* self = Thread::current();
+  if (!self->kill_requested()) return;
+  arch::irq_restore(arch::kRflagsInterruptEnable);
+  static_cast<Process*>(self->process())->exit_current_thread();
+}
+
+}  // namespace
+
+// ---- ThreadObject --------------------------------------------------------------------------
+
+Result<RefPtr<ThreadObject>> ThreadObject::create(uint64_t thread_id) {
+  void* memory = mm::heap_allocate(sizeof(ThreadObject), alignof(ThreadObject));
+  if (memory == nullptr) return Error::kNoMemory;
+  auto* object = new (memory) ThreadObject();
+  object->thread_id_ = thread_id;
+  return object::adopt_ref(object);
+}
+
+void ThreadObject::destroy() {
+  this->~ThreadObject();
+  mm::heap_free(this);
+}
+
+// ---- Process -------------------------------------------------------------------------------
+
+Process::Process() : KernelObject(kType) {}
+
+Result<RefPtr<Process>> Process::create(const char* name, usize name_length) {
+  void* memory = mm::heap_allocate(sizeof(Process), alignof(Process));
+  if (memory == nullptr) return Error::kNoMemory;
+  Result<vm::AddressSpace*> space = vm::AddressSpace::create();
+  if (!space.ok()) {
+    mm::heap_free(memory);
+    return space.error();
+  }
+  auto* process = new (memory) Process();
+  process->address_space_ = *space;
+  process->id_ = __atomic_fetch_add(&g_next_process_id, 1, __ATOMIC_RELAXED);
+  usize n = name_length < kNameLength - 1 ? name_length : kNameLength - 1;
+  for (usize i = 0; i < n; ++i) process->name_[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+  process->name_[n] = '\0';
+  return object::adopt_ref(process);
+}
+
+void Process::destroy() {
+  // Only a process that never ran still owns its resources here; a dead one released them.
+  if (state_ == State::kCreated) {
+    address_space_->destroy();
+    handles_.clear();
+  }
+  this->~Process();
+  mm::heap_free(this);
+}
+
+Process* Process::current() { return static_cast<Process*>(Thread::current()->process()); }
+
+Result<Handle> Process::add_handle(RefPtr<KernelObject> object, Rights rights) {
+  SpinlockGuard guard(handles_lock_);
+  return handles_.add(move(object), rights);
+}
+
+Result<RefPtr<KernelObject>> Process::get_handle(Handle handle, ObjectType type, Rights required) {
+  SpinlockGuard guard(handles_lock_);
+  return handles_.get(handle, type, required);
+}
+
+Result<Rights> Process::rights_of(Handle handle) {
+  SpinlockGuard guard(handles_lock_);
+  return handles_.rights_of(handle);
+}
+
+Status Process::close_handle(Handle handle) {
+  object::HandleEntry entry;
+  {
+    SpinlockGuard guard(handles_lock_);
+    entry = EXO_TRY(handles_.take(handle));
+  }
+  return ok_status();  // the reference drops here, outside the lock
+}
+
+Result<Handle> Process::transfer_handle(Handle handle, Process& target) {
+  if (&target == this) {
+    // Moving a handle into its own table: a no-op that keeps the value.
+    SpinlockGuard guard(handles_lock_);
+    EXO_TRY(handles_.rights_of(handle));
+    return handle;
+  }
+  object::HandleEntry entry;
+  {
+    SpinlockGuard guard(handles_lock_);
+    entry = EXO_TRY(handles_.remove_for_transfer(handle));
+  }
+  Result<Handle> added = target.add_handle(entry.object_, entry.rights_);
+  SpinlockGuard guard(handles_lock_);
+  if (!added.ok()) {
+    Status restored = handles_.restore(handle, move(entry));
+    (void)restored;
+    return added.error();
+  }
+  Status committed = handles_.commit_transfer(handle);
+  (void)committed;
+  return *added;
+}
+
+Status Process::start(uptr entry, uptr stack_top, uint64_t argument) {
+  {
+    SpinlockGuard guard(lock_);
+    if (state_ != State::kCreated) return Error::kBusy;
+    set_state(State::kRunning);
+  }
+  Result<RefPtr<ThreadObject>> thread = create_thread(entry, stack_top, argument);
+  if (!thread.ok()) {
+    // Nothing ran: the process is dead at once, with no status of its own.
+    SpinlockGuard guard(lock_);
+    if (live_threads_ == 0) {
+      set_state(State::kCreated);
+    }
+    return thread.error();
+  }
+  return ok_status();
+}
+
+Result<RefPtr<ThreadObject>> Process::create_thread(uptr entry, uptr stack_top, uint64_t argument) {
+  auto* start = static_cast<UserStart*>(mm::heap_allocate(sizeof(UserStart), alignof(UserStart)));
+  if (start == nullptr) return Error::kNoMemory;
+  *start = UserStart{entry, stack_top, argument};
+  Result<Thread*> created = Thread::create(name_, &user_thread_main, start);
+  if (!created.ok()) {
+    mm::heap_free(start);
+    return created.error();
+  }
+  Thread* thread = *created;
+  Result<RefPtr<ThreadObject>> object = ThreadObject::create(thread->id());
+  Status made = object.ok() ? thread->make_user(this, address_space_->root()) : Status(object.error());
+  if (!made.ok()) {
+    // Never started: it runs only to exit, which frees its stack and TCB.
+    mm::heap_free(start);
+    thread_discard_unstarted(*thread);
+    return made.error();
+  }
+  {
+    SpinlockGuard guard(lock_);
+    if (state_ != State::kRunning) {
+      mm::heap_free(start);
+      thread_discard_unstarted(*thread);
+      return Error::kPeerClosed;
+    }
+    add_ref();  // each live thread keeps its process
+    thread->process_next = threads_;
+    threads_ = thread;
+    ++live_threads_;
+  }
+  thread->start();
+  return object;
+}
+
+void Process::begin_exit(int64_t status) {
+  Thread* self = Thread::current();
+  Thread* others[64];
+  usize count = 0;
+  {
+    SpinlockGuard guard(lock_);
+    if (state_ == State::kRunning) {
+      exit_status_ = status;
+      set_state(State::kDying);
+    }
+    for (Thread* t = threads_; t != nullptr; t = t->process_next) {
+      if (t == self) continue;
+      t->request_kill();
+      if (count < 64) others[count++] = t;
+    }
+  }
+  // The threads stay alive until they see the request themselves (each holds a reference to
+  // this process, and they can only leave through exit_current_thread, which needs lock_): a
+  // blocked wait is woken, a running thread interrupted.
+  for (usize i = 0; i < count; ++i) {
+    interrupt_wait(*others[i]);
+    int cpu = running_cpu_of(*others[i]);
+    if (cpu >= 0 && static_cast<uint32_t>(cpu) != arch::current_cpu()) arch::send_reschedule(cpu);
+  }
+}
+
+void Process::exit(int64_t status) {
+  begin_exit(status);
+  exit_current_thread();
+}
+
+void Process::exit_current_thread() {
+  Thread* self = Thread::current();
+  bool last;
+  {
+    SpinlockGuard guard(lock_);
+    Thread** link = &threads_;
+    while (*link != nullptr && *link != self) link = &(*link)->process_next;
+    if (*link == self) *link = self->process_next;
+    last = --live_threads_ == 0;
+    if (last && state_ == State::kRunning) {
+      exit_status_ = 0;
+      set_state(State::kDying);
+    }
+  }
+  if (last) tear_down();
+  if (release()) destroy();
+  thread_exit();
+}
+
+void Process::tear_down() {
+  uint64_t root = address_space_->root();
+  leave_address_space(root);
+  address_space_->destroy();
+  address_space_ = nullptr;
+  {
+    SpinlockGuard guard(handles_lock_);
+    handles_.clear();
+  }
+  sched::WakeList woken;
+  {
+    uint64_t flags = g_wait_lock.acquire();
+    set_state(State::kDead);
+    waiters_.wake_all(woken);
+    for (sched::SchedEntity& e : woken) static_cast<Thread&>(e).waiting_on = nullptr;
+    g_wait_lock.release(flags);
+  }
+  while (sched::SchedEntity* e = woken.pop_front()) wake(*static_cast<Thread*>(e));
+  if (is_init_) {
+    kprint("init exited with status {}; powering off\n", exit_status_);
+    int64_t status = exit_status_;
+    if (status < 0 || status > EXO_EXIT_STATUS_MAX_REPORTABLE) status = EXO_EXIT_STATUS_MAX_REPORTABLE;
+    arch::power_off(static_cast<uint32_t>(status));
+  }
+}
+
+Result<int64_t> Process::wait(uint64_t deadline_ns) {
+  Thread* self = Thread::current();
+  for (;;) {
+    uint64_t flags = g_wait_lock.acquire();
+    if (state_ == State::kDead) {
+      int64_t status = exit_status_;
+      g_wait_lock.release(flags);
+      return status;
+    }
+    uint64_t now = clock::now_ns();
+    if (self->kill_requested() || deadline_ns == 0 || (deadline_ns != kInfiniteDeadline && now >= deadline_ns)) {
+      g_wait_lock.release(flags);
+      return Error::kTimedOut;
+    }
+    if (deadline_ns == kInfiniteDeadline) {
+      self->waiting_on = this;
+      block_on(waiters_, g_wait_lock, flags);
+      continue;
+    }
+    // A finite deadline: poll once a millisecond. Timed blocking on a wait queue comes with the
+    // IPC work (its timeouts need the same thing).
+    g_wait_lock.release(flags);
+    uint64_t left = deadline_ns - now;
+    thread_sleep_ns(left < 1000000 ? left : 1000000);
+  }
+}
+
+void init() {
+  arch::set_user_fault_handler(&on_user_fault);
+  arch::set_user_return_check(&on_user_return);
+}
+
+}  // namespace exo::proc
