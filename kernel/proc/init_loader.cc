@@ -76,25 +76,41 @@ Status load(Process& process, ByteSpan image, const sys::StartArguments& argumen
 
 }  // namespace
 
-Status start_init(const char* command_line) {
+Result<RefPtr<Process>> spawn_from_initrd(const char* program, const char* const* argv, usize argc,
+                                          bool is_init) {
   const boot::BootModule* module = find_initrd();
   if (module == nullptr) {
-    kprint("init: no initrd module; nothing to start\n");
+    kprint("{}: no initrd module\n", program);
     return Error::kNotFound;
   }
   ByteSpan archive(mm::phys_to_virt<const uint8_t>(module->start), module->end - module->start);
   loader::ParseDiagnostic diag;
-  Result<loader::CpioEntry> file = loader::cpio_find(archive, kInitName, &diag);
+  Result<loader::CpioEntry> file = loader::cpio_find(archive, program, &diag);
   if (!file.ok()) {
-    kprint("init: no '{}' in the initrd: {} ({} at offset {:#x})\n", kInitName, file.error(),
-           diag.what, diag.offset);
+    kprint("{}: not in the initrd: {} ({} at offset {:#x})\n", program, file.error(), diag.what,
+           diag.offset);
     return file.error();
   }
+  usize name_length = 0;
+  while (program[name_length] != '\0') ++name_length;
+  RefPtr<Process> process = EXO_TRY(Process::create(program, name_length));
+  sys::StartArguments arguments;
+  arguments.argv = argv;
+  arguments.argc = argc;
+  if (is_init) {
+    // init gets the archive itself, read-only, to start everything else from.
+    process->set_init();
+    arguments.initrd_base = EXO_TRY(map_initrd(*process, *module));
+    arguments.initrd_size = module->end - module->start;
+  }
+  sys::StartLayout layout{};
+  uint64_t entry = 0;
+  EXO_TRY(load(*process, file->data, arguments, &layout, &entry));
+  EXO_TRY(process->start(entry, layout.stack_top, layout.block_address));
+  return process;
+}
 
-  RefPtr<Process> process = EXO_TRY(Process::create(kInitName, 4));
-  process->set_init();
-  uptr initrd_address = EXO_TRY(map_initrd(*process, *module));
-
+Status start_init(const char* command_line) {
   // argv: "init", then the command line split at spaces.
   usize length = 0;
   while (command_line[length] != '\0') ++length;
@@ -110,18 +126,10 @@ Status start_init(const char* command_line) {
       argv[argc++] = &words[i];
     }
   }
-  sys::StartArguments arguments;
-  arguments.argv = argv;
-  arguments.argc = argc;
-  arguments.initrd_base = initrd_address;
-  arguments.initrd_size = module->end - module->start;
-  sys::StartLayout layout{};
-  uint64_t entry = 0;
-  Status loaded = load(*process, file->data, arguments, &layout, &entry);
-  mm::heap_free(words);
-  EXO_TRY(loaded);
-  EXO_TRY(process->start(entry, layout.stack_top, layout.block_address));
-  kprint("init: started as process {}\n", process->id());
+  Result<RefPtr<Process>> init = spawn_from_initrd(kInitName, argv, argc, true);
+  mm::heap_free(words);  // build_start_block copied the strings into init's stack
+  if (!init.ok()) return init.error();
+  kprint("init: started as process {}\n", (*init)->id());
   return ok_status();
 }
 

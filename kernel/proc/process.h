@@ -125,6 +125,11 @@ class Process final : public KernelObject {
 // Registers the arch hooks that send user faults and pending kills here. Boot, once.
 void init();
 
+// Loads `program` from the initrd with the kernel's loader and starts it with `argv`. Used for
+// init, and by the kernel's own tests. Errors are reported on the console and returned.
+Result<RefPtr<Process>> spawn_from_initrd(const char* program, const char* const* argv, usize argc,
+                                          bool is_init);
+
 // Starts `init` from the initrd archive (the multiboot module named "initrd") with the kernel
 // command line as its arguments (docs/syscalls.md, "Process start"). Errors are reported on
 // the console and returned.

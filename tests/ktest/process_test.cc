@@ -1,0 +1,45 @@
+// ktest=process: processes started by the kernel's loader end, are waited for, and give back
+// every frame they used.
+#include "kernel/abi/status.h"
+#include "kernel/mm/kernel_memory.h"
+#include "kernel/proc/process.h"
+#include "kernel/test/ktest.h"
+
+namespace exo {
+namespace {
+
+// Runs fault_test MODE to its end; its exit status, or -1 if it could not be started.
+int64_t run_fault_test(const char* mode) {
+  const char* argv[] = {"fault_test", mode};
+  Result<object::RefPtr<proc::Process>> process = proc::spawn_from_initrd("fault_test", argv, 2, false);
+  if (!process.ok()) return -1;
+  Result<int64_t> status = (*process)->wait(proc::Process::kInfiniteDeadline);
+  return status.ok() ? *status : -1;
+}
+
+EXO_KTEST(process, faulting_process_reports_64_plus_vector) {
+  KEXPECT_EQ(run_fault_test("ud"), EXO_EXIT_FAULT_BASE + 6);
+  KEXPECT_EQ(run_fault_test("pf_null"), EXO_EXIT_FAULT_BASE + 14);
+  KEXPECT_EQ(run_fault_test("no_such_mode"), 2);  // a clean exit with the program's status
+}
+
+EXO_KTEST(process, an_exited_process_returns_every_frame) {
+  // The first runs may grow the kernel heap (it keeps the pages it grew by), so count after a
+  // warm-up: from then on a process's frames, tables and stacks all come back.
+  (void)run_fault_test("pf_exec_stack");
+  uint64_t before = mm::frame_counts().free;
+  KEXPECT_EQ(run_fault_test("pf_exec_stack"), EXO_EXIT_FAULT_BASE + 14);
+  KEXPECT_EQ(mm::frame_counts().free, before);
+  KEXPECT_EQ(run_fault_test("no_such_mode"), 2);
+  KEXPECT_EQ(mm::frame_counts().free, before);
+}
+
+EXO_KTEST(process, missing_program_is_an_error) {
+  const char* argv[] = {"no_such_program"};
+  Result<object::RefPtr<proc::Process>> process =
+      proc::spawn_from_initrd("no_such_program", argv, 1, false);
+  KEXPECT(!process.ok());
+}
+
+}  // namespace
+}  // namespace exo
