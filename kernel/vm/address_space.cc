@@ -207,13 +207,21 @@ Status AddressSpace::unmap(uptr address, usize size) {
       released.add(mappings_[i].object);
       erase(i);
     }
-    invalidate(flush);
   }
+  // After the lock (a shootdown waits for other CPUs), before the frames can be reused.
+  invalidate(flush);
   released.drop();
   return ok_status();
 }
 
 Status AddressSpace::protect(uptr address, usize size, uint32_t prot) {
+  mm::TlbFlush flush;
+  Status changed = protect_locked(address, size, prot, flush);
+  invalidate(flush);  // after the lock: a shootdown waits for other CPUs
+  return changed;
+}
+
+Status AddressSpace::protect_locked(uptr address, usize size, uint32_t prot, mm::TlbFlush& flush) {
   SpinlockGuard guard(lock_);
   uptr end = address + size;
   // Every page mapped, and the new protection allowed everywhere, before anything changes.
@@ -234,7 +242,6 @@ Status AddressSpace::protect(uptr address, usize size, uint32_t prot) {
     (void)split(first, address);
     ++first;
   }
-  mm::TlbFlush flush;
   for (usize i = first; i < count_ && mappings_[i].base < end; ++i) {
     if (mappings_[i].base + mappings_[i].size > end) (void)split(i, end);
     Mapping& m = mappings_[i];
@@ -244,7 +251,6 @@ Status AddressSpace::protect(uptr address, usize size, uint32_t prot) {
       Status mapped = map_pages(m, m.base, m.size, flush);
       if (!mapped.ok()) {
         m.prot = 0;  // map_pages undid its own entries; earlier pieces keep their new rights
-        invalidate(flush);
         return mapped.error();
       }
     } else if (prot == 0) {
@@ -256,7 +262,6 @@ Status AddressSpace::protect(uptr address, usize size, uint32_t prot) {
       m.prot = prot;
     }
   }
-  invalidate(flush);
   return ok_status();
 }
 

@@ -72,6 +72,7 @@ class AddressSpace {
   void unmap_pages(const Mapping& m, uptr base, usize size, mm::TlbFlush& flush);
   // Makes every CPU forget `flush` for this address space.
   void invalidate(const mm::TlbFlush& flush);
+  Status protect_locked(uptr address, usize size, uint32_t prot, mm::TlbFlush& flush);
   // Splits mapping `index` at `at` (strictly inside it). kNoMemory when the list is full.
   Status split(usize index, uptr at);
 
