@@ -115,6 +115,22 @@ inline constexpr uint32_t kLeaf7EbxInvpcid = 1u << 10;
 inline constexpr uint32_t kLeaf7EbxSmap = 1u << 20;
 }  // namespace cpuid_bits
 
+// Control-register bits the kernel sets (Intel SDM vol. 3, 2.5) and EFER bits (vol. 4, 2-2).
+namespace control_bits {
+inline constexpr uint64_t kCr0Mp = 1ull << 1;
+inline constexpr uint64_t kCr0Em = 1ull << 2;
+inline constexpr uint64_t kCr0Ts = 1ull << 3;
+inline constexpr uint64_t kCr0Ne = 1ull << 5;
+inline constexpr uint64_t kCr4Pge = 1ull << 7;
+inline constexpr uint64_t kCr4Osfxsr = 1ull << 9;
+inline constexpr uint64_t kCr4Osxmmexcpt = 1ull << 10;
+inline constexpr uint64_t kCr4Pcide = 1ull << 17;
+inline constexpr uint64_t kCr4Osxsave = 1ull << 18;
+inline constexpr uint64_t kCr4Smep = 1ull << 20;
+inline constexpr uint64_t kCr4Smap = 1ull << 21;
+inline constexpr uint64_t kEferSce = 1ull << 0;
+}  // namespace control_bits
+
 // MSR numbers (Intel SDM vol. 4, table 2-2).
 namespace msr {
 inline constexpr uint32_t kApicBase = 0x1b;

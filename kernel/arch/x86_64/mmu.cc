@@ -7,10 +7,7 @@
 namespace exo::arch {
 namespace {
 
-constexpr uint64_t kCr4Pge = 1ull << 7;
-constexpr uint64_t kCr4Pcide = 1ull << 17;
-constexpr uint64_t kCr4Smep = 1ull << 20;
-constexpr uint64_t kCr4Smap = 1ull << 21;
+using namespace control_bits;
 constexpr uint32_t kLeaf1EdxPge = 1u << 13;
 
 constinit bool g_pcid_enabled = false;

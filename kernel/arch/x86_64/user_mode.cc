@@ -20,17 +20,8 @@ extern "C" constinit bool exo_smap_active = false;
 namespace exo::arch {
 namespace {
 
-// Intel SDM vol. 3, 2.5 (CR0, CR4) and 13 (XSAVE); vol. 4, table 2-2 (EFER).
-constexpr uint64_t kCr0Mp = 1ull << 1;
-constexpr uint64_t kCr0Em = 1ull << 2;
-constexpr uint64_t kCr0Ts = 1ull << 3;
-constexpr uint64_t kCr0Ne = 1ull << 5;
-constexpr uint64_t kCr4Osfxsr = 1ull << 9;
-constexpr uint64_t kCr4Osxmmexcpt = 1ull << 10;
-constexpr uint64_t kCr4Osxsave = 1ull << 18;
-constexpr uint64_t kCr4Smap = 1ull << 21;
-constexpr uint64_t kEferSce = 1ull << 0;
-// XCR0 components: x87, SSE, AVX (the upper halves of the YMM registers).
+using namespace control_bits;
+// XCR0 components (Intel SDM vol. 1, 13): x87, SSE, AVX (the upper halves of the YMM registers).
 constexpr uint64_t kXcr0X87 = 1ull << 0;
 constexpr uint64_t kXcr0Sse = 1ull << 1;
 constexpr uint64_t kXcr0Avx = 1ull << 2;
