@@ -34,6 +34,23 @@ EXO_KTEST(process, an_exited_process_returns_every_frame) {
   KEXPECT_EQ(mm::frame_counts().free, before);
 }
 
+// The syscall fuzzer (random numbers and arguments, seeded) as a child of the kernel: it must
+// end normally, and everything it made must come back with it.
+int64_t run_fuzz() {
+  const char* argv[] = {"syscall_fuzz", "seed=12345", "count=3000"};
+  Result<object::RefPtr<proc::Process>> process = proc::spawn_from_initrd("syscall_fuzz", argv, 3, false);
+  if (!process.ok()) return -1;
+  Result<int64_t> status = (*process)->wait(proc::Process::kInfiniteDeadline);
+  return status.ok() ? *status : -1;
+}
+
+EXO_KTEST(process, syscall_fuzz_survives_and_returns_every_frame) {
+  KEXPECT_EQ(run_fuzz(), 0);  // warm-up: heap growth
+  uint64_t before = mm::frame_counts().free;
+  KEXPECT_EQ(run_fuzz(), 0);
+  KEXPECT_EQ(mm::frame_counts().free, before);
+}
+
 EXO_KTEST(process, missing_program_is_an_error) {
   const char* argv[] = {"no_such_program"};
   Result<object::RefPtr<proc::Process>> process =
