@@ -41,6 +41,39 @@ void report(const char* name, const char* what, uint64_t milli) {
         (milli % 1000) / 100, kRounds, what);
 }
 
+// A one-page program: process_exit(0) (mov $2, %eax; xor %edi, %edi; syscall).
+constexpr uint8_t kExitCode[] = {0xb8, 0x02, 0x00, 0x00, 0x00, 0x31, 0xff, 0x0f, 0x05};
+constexpr uint64_t kChildCode = 0x400000;
+
+// process_create, map the code page, process_start, process_wait (to the end of the
+// teardown), handle_close: a whole process life from ring 3.
+uint64_t measure_process_create_exit() {
+  raw::Return object = raw::memory_object_create(EXO_PAGE_SIZE, 0);
+  if (object.status < 0) return 0;
+  raw::Return window = raw::memory_object_map(EXO_PROCESS_SELF, object.status, 0, 0, EXO_PAGE_SIZE,
+                                              EXO_PROT_READ | EXO_PROT_WRITE);
+  if (window.status < 0) return 0;
+  for (exo::usize i = 0; i < sizeof(kExitCode); ++i) reinterpret_cast<uint8_t*>(window.status)[i] = kExitCode[i];
+  (void)raw::vm_unmap(window.status, EXO_PAGE_SIZE);
+  bool ok = true;
+  uint64_t result = measure(50, [&] {
+    const char name[] = "exit0";
+    raw::Return child = raw::process_create(reinterpret_cast<uint64_t>(name), sizeof(name) - 1, 0);
+    if (child.status < 0) {
+      ok = false;
+      return;
+    }
+    ok = ok && raw::memory_object_map(child.status, object.status, 0, kChildCode, EXO_PAGE_SIZE,
+                                      EXO_PROT_READ | EXO_PROT_EXECUTE | EXO_MAP_FIXED).status >= 0;
+    ok = ok && raw::process_start(child.status, kChildCode, 0x500000, 0).status == 0;
+    raw::Return waited = raw::process_wait(child.status, EXO_DEADLINE_INFINITE);
+    ok = ok && waited.status == 0 && waited.second == 0;
+    (void)raw::handle_close(child.status);
+  });
+  (void)raw::handle_close(object.status);
+  return ok ? result : 0;
+}
+
 }  // namespace
 
 int main(int, char**) {
@@ -55,5 +88,8 @@ int main(int, char**) {
              (void)raw::vm_unmap(static_cast<uint64_t>(r.status), EXO_PAGE_SIZE);
            }
          }));
-  return 0;
+  uint64_t process = measure_process_create_exit();
+  report("process_create_exit", "process_create, map one code page, start, exit(0), wait, close",
+         process);
+  return process == 0 ? 1 : 0;
 }
