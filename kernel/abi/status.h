@@ -2,7 +2,9 @@
 #ifndef EXO_ABI_STATUS_H
 #define EXO_ABI_STATUS_H
 
+#ifndef __ASSEMBLER__
 #include <stdint.h>
+#endif
 
 /*
  * A syscall returns a signed 64-bit status in rax: >= 0 is success (0 or a value), < 0 is one of
@@ -10,7 +12,9 @@
  * The kernel turns its internal exo::Error into these in one place (kernel/abi/status_map.h);
  * the mapping is documented in docs/syscalls.md and host-tested.
  */
+#ifndef __ASSEMBLER__
 typedef int64_t ExoStatus;
+#endif
 
 #define EXO_OK 0
 #define EXO_ERR_NO_MEMORY (-1)          /* out of memory, handles or address space */

@@ -2,7 +2,9 @@
 #ifndef EXO_ABI_SYSCALLS_H
 #define EXO_ABI_SYSCALLS_H
 
+#ifndef __ASSEMBLER__  /* the entry stub reads EXO_SYSCALL_COUNT */
 #include <stdint.h>
+#endif
 
 /*
  * Calling convention (docs/syscalls.md): `syscall` with the number in rax and up to six
@@ -63,10 +65,12 @@
 #define EXO_SYSCALL_COUNT 19
 #define EXO_SYSCALL_MAX_ARGUMENTS 6
 
+#ifndef __ASSEMBLER__
 /* EXO_SYS_<name>: the number of each syscall, for C and C++. */
 #define EXO_ABI_SYSCALL_ENUMERATOR(number, name, argc) EXO_SYS_##name = (number),
 enum ExoSyscallNumber { EXO_SYSCALLS(EXO_ABI_SYSCALL_ENUMERATOR) };
 #undef EXO_ABI_SYSCALL_ENUMERATOR
+#endif
 
 /*
  * Helpers for expansions that need the argument list of a given arity: EXO_SYSCALL_PARAMS(n)
@@ -131,7 +135,7 @@ enum ExoSyscallNumber { EXO_SYSCALLS(EXO_ABI_SYSCALL_ENUMERATOR) };
 #define EXO_RIGHT_SET_PROPERTY (1u << 9)
 #define EXO_RIGHT_MANAGE (1u << 10)
 
-#ifdef __cplusplus
+#if defined(__cplusplus) && !defined(__ASSEMBLER__)
 namespace exo::abi {
 
 struct SyscallInfo {

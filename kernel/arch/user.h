@@ -12,9 +12,10 @@ namespace exo::arch {
 // smp_init, each application processor on its way up.
 void user_mode_init_cpu();
 
-// Returns from syscalls and interrupts land on `top` (16-byte aligned): the running thread's
-// kernel stack. Set on every switch to a user thread. Interrupts off.
-void set_kernel_stack(uptr top);
+// Set on every switch to a user thread, interrupts off: entries from ring 3 land on `stack_top`
+// (16-byte aligned, the thread's kernel stack), and the syscall exit path leaves through the
+// slow path (set_user_return_check) whenever *exit_flag is true.
+void set_user_thread(uptr stack_top, const bool* exit_flag);
 
 // Leaves for ring 3 at `rip` with `rsp` and rdi = `argument`, every other general register 0,
 // rflags = IF. Interrupts may be on or off; the FPU state must already be the thread's.

@@ -30,6 +30,7 @@ class SchedulerInternals {
   static char* name(Thread& t) { return t.name_; }
   static void*& fpu_state(Thread& t) { return t.fpu_state_; }
   static uint64_t& root(Thread& t) { return t.address_space_root_; }
+  static bool& kill_flag(Thread& t) { return t.kill_requested_; }
   static Thread* construct(void* memory) { return new (memory) Thread(); }
 };
 using I = SchedulerInternals;
@@ -160,7 +161,7 @@ void switch_user_state(CpuScheduler& cpu, Thread& prev, Thread& next) {
   if (I::fpu_state(prev) != nullptr) arch::fpu_save(I::fpu_state(prev));
   uint64_t root = I::root(next);
   if (root != 0) {
-    arch::set_kernel_stack(I::stack(next).top);
+    arch::set_user_thread(I::stack(next).top, &I::kill_flag(next));
     arch::fpu_restore(I::fpu_state(next));
   }
   if (root != cpu.loaded_root) {

@@ -28,8 +28,6 @@ inline SyscallResult from_error(Error e) { return {abi::to_abi_status(e)}; }
 EXO_SYSCALLS(EXO_SYSCALL_DECLARE)
 #undef EXO_SYSCALL_DECLARE
 
-// Runs syscall `number` with the six argument registers. Unknown numbers: EXO_ERR_BAD_SYSCALL.
-SyscallResult dispatch(uint64_t number, const uint64_t (&arguments)[6]);
 
 
 }  // namespace exo::syscall

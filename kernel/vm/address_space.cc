@@ -163,6 +163,11 @@ Result<uptr> AddressSpace::map(RefPtr<MemoryObject> object, usize offset, uptr a
   SpinlockGuard guard(lock_);
   uptr base;
   if (fixed) {
+    // Callers check the range too; this is the one place that keeps the last page below the
+    // canonical hole unmapped whoever asks (the SYSRET hazard, kUserEnd).
+    if (address < kUserBase || address > kUserEnd || size > kUserEnd - address) {
+      return Error::kAccessDenied;
+    }
     if (!range_free(address, size)) return Error::kAlreadyExists;
     base = address;
   } else {

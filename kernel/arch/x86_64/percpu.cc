@@ -8,6 +8,7 @@ namespace {
 
 alignas(64) constinit PerCpu g_blocks[kMaxCpus] = {};
 constinit bool g_boot_installed = false;
+constinit const bool g_never = false;
 
 }  // namespace
 
@@ -18,6 +19,7 @@ PerCpu& cpu(uint32_t index) {
 void install(PerCpu& block) {
   block.self = &block;
   block.tss = block.index == 0 ? boot_tss() : &block.tables.tss;
+  block.user_exit_flag = &g_never;
   // GS base is the block whenever the CPU runs kernel code; ring 3 runs with the user's GS
   // (always 0: user programs cannot set it), the entries from ring 3 swap the two
   // (swapgs, IA32_KERNEL_GS_BASE; syscall_entry.S, exception_entry.S).

@@ -19,6 +19,9 @@ struct PerCpu {
   uptr kernel_stack_top;
   uptr user_rsp_scratch;
   Tss* tss;        // this CPU's TSS (rsp0 follows the running thread's kernel stack)
+  // The running user thread's "stop before returning to ring 3" flag (a static false for
+  // kernel threads); the syscall exit tests it with one load and one compare.
+  const bool* user_exit_flag;
   uint32_t index;  // dense: 0 is the boot CPU, then the MADT's order
   uint32_t apic_id;
   uint32_t node;  // NUMA proximity domain from the SRAT; 0 without one
@@ -35,6 +38,7 @@ struct PerCpu {
 static_assert(__builtin_offsetof(PerCpu, self) == 0);
 static_assert(__builtin_offsetof(PerCpu, kernel_stack_top) == EXO_PERCPU_KERNEL_STACK_TOP);
 static_assert(__builtin_offsetof(PerCpu, user_rsp_scratch) == EXO_PERCPU_USER_RSP_SCRATCH);
+static_assert(__builtin_offsetof(PerCpu, user_exit_flag) == EXO_PERCPU_USER_EXIT_FLAG);
 
 namespace percpu {
 

@@ -1,6 +1,12 @@
 // The `syscall` entry (IA32_LSTAR) and the way back with `sysretq` (Intel SDM vol. 2B, SYSCALL
 // and SYSRET; vol. 3, 5.8.8). On entry rcx = user rip, r11 = user rflags, rsp = the user stack,
 // interrupts masked by IA32_FMASK; nothing else is trustworthy.
+//
+// The path is kept short on purpose (docs/benchmarks.md): the argument registers stay where
+// they are and the handler is called straight from the table (kernel/syscall/dispatch.cc),
+// whose entries return the status in rax and the value rdx gets back in rdx.
+#include "kernel/abi/status.h"
+#include "kernel/abi/syscalls.h"
 #include "kernel/arch/x86_64/percpu_offsets.h"
 
     .text
@@ -10,35 +16,53 @@ exo_syscall_entry:
     swapgs                                          // GS base: the per-CPU block
     movq %rsp, %gs:EXO_PERCPU_USER_RSP_SCRATCH
     movq %gs:EXO_PERCPU_KERNEL_STACK_TOP, %rsp      // the thread's kernel stack
-    // The SyscallFrame (syscall_frame.h), from the top: user rsp, rip, rflags, number, then the
-    // six arguments so that rdi is lowest and the arguments read as an array.
+    // What sysretq needs, and the registers the ABI preserves that a C++ call may clobber.
+    // Ten words on the 16-byte aligned top keep the call below aligned.
     pushq %gs:EXO_PERCPU_USER_RSP_SCRATCH
-    pushq %rcx
-    pushq %r11
-    pushq %rax
-    pushq %r9
-    pushq %r8
-    pushq %r10
-    pushq %rdx
-    pushq %rsi
+    pushq %rcx                                      // user rip
+    pushq %r11                                      // user rflags
     pushq %rdi
+    pushq %rsi
+    pushq %rdx
+    pushq %r10
+    pushq %r8
+    pushq %r9
+    pushq %rax                                      // the number (for debuggers; not reloaded)
     sti
-    // Ten words on a 16-byte aligned top keep the call aligned. rbx, rbp, r12-r15 are
-    // callee-saved in C++, so they reach user space unchanged.
-    mov %rsp, %rdi
-    call exo_syscall_dispatch
+    cmpq $EXO_SYSCALL_COUNT, %rax                   // unsigned: high bits set are unknown too
+    jae .Lunknown
+    movq %r10, %rcx                                 // the fourth argument, C++ style
+    call *exo_syscall_table(, %rax, 8)              // -> rax status, rdx for the user's rdx
+.Lexit:
     cli
-    popq %rdi
-    popq %rsi
-    popq %rdx                                       // the second result where there is one
-    popq %r10
-    popq %r8
+    // Work before ring 3 (the process is ending): the slow path, which may not come back.
+    movq %gs:EXO_PERCPU_USER_EXIT_FLAG, %rcx
+    cmpb $0, (%rcx)
+    jne .Lwork
+    addq $8, %rsp                                   // the number
     popq %r9
-    popq %rax                                       // the status
+    popq %r8
+    popq %r10
+    addq $8, %rsp                                   // rdx: the handler's second word instead
+    popq %rsi
+    popq %rdi
     popq %r11
     popq %rcx
-    // exo_syscall_dispatch has checked that rcx is canonical: sysret with a non-canonical rcx
-    // raises #GP in ring 0 on the user's stack (the SYSRET hazard).
+    // rcx is the instruction after `syscall`, canonical because the last user page is never
+    // mapped (vm/address_space.h): sysretq with a non-canonical rcx would #GP in ring 0 on the
+    // user's stack (the SYSRET hazard).
     popq %rsp
     swapgs
     sysretq
+
+.Lunknown:
+    movq $EXO_ERR_BAD_SYSCALL, %rax                 // rdx is still the caller's
+    jmp .Lexit
+
+.Lwork:
+    pushq %rax
+    pushq %rdx
+    call exo_syscall_exit_work
+    popq %rdx
+    popq %rax
+    jmp .Lexit

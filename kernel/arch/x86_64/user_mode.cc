@@ -5,7 +5,6 @@
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/gdt.h"
 #include "kernel/arch/x86_64/percpu.h"
-#include "kernel/arch/x86_64/syscall_frame.h"
 #include "kernel/arch/x86_64/trap_frame.h"
 #include "kernel/arch/x86_64/user_mode.h"
 
@@ -76,10 +75,11 @@ void user_mode_init_cpu() {
   wrmsr(msr::kFmask, kSyscallFlagMask);
 }
 
-void set_kernel_stack(uptr top) {
+void set_user_thread(uptr stack_top, const bool* exit_flag) {
   PerCpu& cpu = percpu::current();
-  cpu.kernel_stack_top = top;
-  cpu.tss->rsp[0] = top;
+  cpu.kernel_stack_top = stack_top;
+  cpu.tss->rsp[0] = stack_top;
+  cpu.user_exit_flag = exit_flag;
 }
 
 void enter_user(uptr rip, uptr rsp, uint64_t argument) { exo_enter_user(rip, rsp, argument); }
