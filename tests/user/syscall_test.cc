@@ -227,6 +227,45 @@ void test_threads() {
       EXO_ERR_ACCESS_DENIED);
 }
 
+// Puts `pattern` in xmm7, yields (the other thread then runs and puts its own pattern there),
+// and reads xmm7 back, 50 times, all in one asm block so nothing else touches the register.
+bool xmm7_survives_yields(uint64_t pattern) {
+  for (int i = 0; i < 50; ++i) {
+    uint64_t out;
+    asm volatile(
+        "movq %[p], %%xmm7\n\t"
+        "mov %[yield], %%eax\n\t"
+        "syscall\n\t"
+        "movq %%xmm7, %[out]"
+        : [out] "=r"(out)
+        : [p] "r"(pattern), [yield] "i"(EXO_SYS_yield)
+        : "rax", "rcx", "r11", "rdx", "r10", "r8", "r9", "xmm7", "memory");
+    if (out != pattern) return false;
+  }
+  return true;
+}
+
+volatile uint32_t fpu_thread_result = 0;  // 1 ok, 2 corrupted
+alignas(16) uint8_t fpu_thread_stack[16 * 1024];
+
+void fpu_thread_body(void*) {
+  bool ok = xmm7_survives_yields(0x1111222233334444ull);
+  __atomic_store_n(&fpu_thread_result, ok ? 1u : 2u, __ATOMIC_RELEASE);
+}
+
+void test_fpu_state() {
+  exo::Result<exo::sys::Handle> thread =
+      exo::sys::thread_create(&fpu_thread_body, nullptr, fpu_thread_stack, sizeof(fpu_thread_stack));
+  expect_true("thread_create for the FPU test", thread.ok());
+  expect_true("xmm7 survives switches to another thread", xmm7_survives_yields(0x5555666677778888ull));
+  for (int i = 0; i < 100000 && __atomic_load_n(&fpu_thread_result, __ATOMIC_ACQUIRE) == 0; ++i) {
+    exo::sys::yield();
+  }
+  expect_true("the other thread's xmm7 survived too",
+              __atomic_load_n(&fpu_thread_result, __ATOMIC_ACQUIRE) == 1);
+  if (thread.ok()) (void)raw::handle_close(*thread);
+}
+
 void test_processes() {
   const char name[] = "child";
   raw::Return child = raw::process_create(ptr(name), sizeof(name) - 1, 0);
@@ -303,6 +342,7 @@ int main(int, char**) {
   test_anonymous_memory();
   test_memory_objects();
   test_threads();
+  test_fpu_state();
   test_processes();
   test_shutdown_refused();
   print("{} passed, {} failed\n", passed, failed);
