@@ -231,26 +231,20 @@ Result<RefPtr<ThreadObject>> Process::create_thread(uptr entry, uptr stack_top, 
 
 void Process::begin_exit(int64_t status) {
   Thread* self = Thread::current();
-  Thread* others[64];
-  usize count = 0;
-  {
-    SpinlockGuard guard(lock_);
-    if (state_ == State::kRunning) {
-      exit_status_ = status;
-      set_state(State::kDying);
-    }
-    for (Thread* t = threads_; t != nullptr; t = t->process_next) {
-      if (t == self) continue;
-      t->request_kill();
-      if (count < 64) others[count++] = t;
-    }
+  SpinlockGuard guard(lock_);
+  if (state_ == State::kRunning) {
+    exit_status_ = status;
+    set_state(State::kDying);
   }
-  // The threads stay alive until they see the request themselves (each holds a reference to
-  // this process, and they can only leave through exit_current_thread, which needs lock_): a
-  // blocked wait is woken, a running thread interrupted.
-  for (usize i = 0; i < count; ++i) {
-    interrupt_wait(*others[i]);
-    int cpu = running_cpu_of(*others[i]);
+  // Every other thread stops at its next return towards ring 3: a blocked wait is woken, a
+  // thread running on another CPU is interrupted. They stay valid while lock_ is held, since
+  // each has to take it to unlink itself (exit_current_thread). Lock order: lock_, then the
+  // wait lock, then scheduler locks.
+  for (Thread* t = threads_; t != nullptr; t = t->process_next) {
+    if (t == self) continue;
+    t->request_kill();
+    interrupt_wait(*t);
+    int cpu = running_cpu_of(*t);
     if (cpu >= 0 && static_cast<uint32_t>(cpu) != arch::current_cpu()) arch::send_reschedule(cpu);
   }
 }

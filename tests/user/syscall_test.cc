@@ -326,6 +326,48 @@ void test_processes() {
   expect_status("close the child", raw::handle_close(process).status, EXO_OK);
 }
 
+// A child of two threads: its main thread starts a second one that spins in ring 3 forever,
+// sleeps 2 ms so the spinner runs, then calls process_exit(7). The exit must stop the spinner
+// too (an interrupt or an IPI brings it into the kernel, where it sees the kill).
+void test_exit_stops_other_threads() {
+  constexpr uint8_t kCode[] = {
+      0xb8, 0x03, 0x00, 0x00, 0x00,  // mov $3, %eax        thread_create(
+      0xbf, 0x00, 0x01, 0x40, 0x00,  // mov $0x400100, %edi   entry,
+      0xbe, 0x00, 0x00, 0x50, 0x00,  // mov $0x500000, %esi   stack_top,
+      0x31, 0xd2,                    // xor %edx, %edx        0)
+      0x0f, 0x05,                    // syscall
+      0xb8, 0x06, 0x00, 0x00, 0x00,  // mov $6, %eax        sleep(
+      0xbf, 0x80, 0x84, 0x1e, 0x00,  // mov $2000000, %edi    2 ms)
+      0x0f, 0x05,                    // syscall
+      0xb8, 0x02, 0x00, 0x00, 0x00,  // mov $2, %eax        process_exit(
+      0xbf, 0x07, 0x00, 0x00, 0x00,  // mov $7, %edi          7)
+      0x0f, 0x05,                    // syscall
+  };
+  constexpr uint64_t kBase = 0x400000;
+  raw::Return object = raw::memory_object_create(kPage, 0);
+  raw::Return window = raw::memory_object_map(EXO_PROCESS_SELF, object.status, 0, 0, kPage, kRW);
+  expect_ok("map the child's code for writing", window.status);
+  if (object.status < 0 || window.status < 0) return;
+  auto* code = reinterpret_cast<uint8_t*>(window.status);
+  for (uint64_t i = 0; i < sizeof(kCode); ++i) code[i] = kCode[i];
+  code[0x100] = 0xeb;  // jmp .
+  code[0x101] = 0xfe;
+  (void)raw::vm_unmap(window.status, kPage);
+  const char name[] = "two_threads";
+  raw::Return child = raw::process_create(ptr(name), sizeof(name) - 1, 0);
+  expect_ok("process_create two_threads", child.status);
+  if (child.status < 0) return;
+  expect_ok("map the code into the child",
+            raw::memory_object_map(child.status, object.status, 0, kBase, kPage,
+                                   EXO_PROT_READ | EXO_PROT_EXECUTE | EXO_MAP_FIXED).status);
+  expect_status("start the child", raw::process_start(child.status, kBase, 0x500000, 0).status, EXO_OK);
+  raw::Return waited = raw::process_wait(child.status, EXO_DEADLINE_INFINITE);
+  expect_true("process_exit ends a process whose other thread spins in ring 3",
+              waited.status == 0 && waited.second == 7);
+  (void)raw::handle_close(child.status);
+  (void)raw::handle_close(object.status);
+}
+
 void test_shutdown_refused() {
   expect_status("debug_shutdown from a process other than init", raw::debug_shutdown(0).status,
                 EXO_ERR_ACCESS_DENIED);
@@ -344,6 +386,7 @@ int main(int, char**) {
   test_threads();
   test_fpu_state();
   test_processes();
+  test_exit_stops_other_threads();
   test_shutdown_refused();
   print("{} passed, {} failed\n", passed, failed);
   return failed;
