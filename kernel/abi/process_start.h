@@ -20,6 +20,7 @@
 /* What a handle passed at start-up is for. */
 #define EXO_START_HANDLE_NONE 0u
 #define EXO_START_HANDLE_PROCESS_SELF 1u /* the process's own handle */
+#define EXO_START_HANDLE_INITRD 2u       /* the initrd archive, a memory object (read, map) */
 #define EXO_START_HANDLE_USER 0x100u     /* first value for protocol-defined roles */
 
 typedef struct ExoStartHandle {

@@ -59,10 +59,14 @@
   /* (handle) -> 0. Closes a handle of the caller. */                                         \
   X(17, handle_close, 1)                                                                      \
   /* (status) -> does not return. Powers the machine off (isa-debug-exit); init only. */      \
-  X(18, debug_shutdown, 1)
+  X(18, debug_shutdown, 1)                                                                    \
+  /* (handle, rights) -> a new handle to the same object with `rights` (a subset). */         \
+  X(19, handle_duplicate, 2)                                                                  \
+  /* (options) -> endpoint handle. A new IPC endpoint owned by the caller (docs/ipc.md). */   \
+  X(20, endpoint_create, 1)
 
 /* One more than the highest number in the table; dispatch tables are this long. */
-#define EXO_SYSCALL_COUNT 19
+#define EXO_SYSCALL_COUNT 21
 #define EXO_SYSCALL_MAX_ARGUMENTS 6
 
 #ifndef __ASSEMBLER__

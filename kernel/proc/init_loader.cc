@@ -29,14 +29,16 @@ const boot::BootModule* find_initrd() {
   return nullptr;
 }
 
-// Maps the whole archive read-only into `process`; returns the address of its first byte.
-Result<uptr> map_initrd(Process& process, const boot::BootModule& module) {
-  mm::PhysAddr base = module.start & ~mm::PhysAddr{mm::kPageSize - 1};
-  usize pages = (module.end - base + mm::kPageSize - 1) / mm::kPageSize;
-  auto object = EXO_TRY(vm::MemoryObject::create_physical(base, pages));
-  uptr address = EXO_TRY(process.address_space().map(move(object), 0, 0, pages * mm::kPageSize,
-                                                     vm::kProtRead, vm::kProtRead, false));
-  return address + (module.start - base);
+// Maps the whole archive read-only into `process` and gives it a handle to it (to hand on to
+// the programs it starts). The archive must start on a page (GRUB aligns modules).
+Result<uptr> map_initrd(Process& process, const boot::BootModule& module, object::Handle* handle) {
+  if (module.start % mm::kPageSize != 0) return Error::kNotAligned;
+  usize pages = (module.end - module.start + mm::kPageSize - 1) / mm::kPageSize;
+  auto object = EXO_TRY(vm::MemoryObject::create_physical(module.start, pages));
+  *handle = EXO_TRY(process.add_handle(object, Rights::kRead | Rights::kMap | Rights::kDuplicate |
+                                                    Rights::kTransfer | Rights::kGetProperty));
+  return process.address_space().map(move(object), 0, 0, pages * mm::kPageSize, vm::kProtRead,
+                                     vm::kProtRead, false);
 }
 
 Status load(Process& process, ByteSpan image, const sys::StartArguments& arguments,
@@ -97,11 +99,17 @@ Result<RefPtr<Process>> spawn_from_initrd(const char* program, const char* const
   sys::StartArguments arguments;
   arguments.argv = argv;
   arguments.argc = argc;
+  sys::StartHandle initrd_handle{};
   if (is_init) {
-    // init gets the archive itself, read-only, to start everything else from.
+    // init gets the archive itself, read-only, to start everything else from, and a handle
+    // to it to pass on.
     process->set_init();
-    arguments.initrd_base = EXO_TRY(map_initrd(*process, *module));
+    object::Handle handle = object::kInvalidHandle;
+    arguments.initrd_base = EXO_TRY(map_initrd(*process, *module, &handle));
     arguments.initrd_size = module->end - module->start;
+    initrd_handle = sys::StartHandle{handle, EXO_START_HANDLE_INITRD};
+    arguments.handles = &initrd_handle;
+    arguments.handle_count = 1;
   }
   sys::StartLayout layout{};
   uint64_t entry = 0;

@@ -7,6 +7,7 @@
 #include "kernel/arch/user.h"
 #include "kernel/core/console.h"
 #include "kernel/core/panic.h"
+#include "kernel/ipc/ipc.h"
 #include "kernel/lib/new.h"
 #include "kernel/mm/kernel_memory.h"
 #include "kernel/time/clock.h"
@@ -70,6 +71,14 @@ void on_user_fault(const arch::UserFault& fault) {
            process->name(), name, fault.rip, fault.error_code, fault.rsp);
   }
   process->exit(EXO_EXIT_FAULT_BASE + static_cast<int64_t>(fault.vector));
+}
+
+void free_thread_ipc(Thread& thread) {
+  auto* state = static_cast<ipc::ThreadIpc*>(thread.ipc);
+  if (state == nullptr) return;
+  thread.ipc = nullptr;
+  state->~ThreadIpc();
+  mm::heap_free(state);
 }
 
 void on_user_return() {
@@ -144,6 +153,46 @@ Result<Rights> Process::rights_of(Handle handle) {
   return handles_.rights_of(handle);
 }
 
+Result<Handle> Process::duplicate_handle(Handle handle, Rights rights) {
+  SpinlockGuard guard(handles_lock_);
+  return handles_.duplicate(handle, rights);
+}
+
+Status Process::reserve_for_transfer(const Handle* handles, usize count, object::HandleEntry* entries) {
+  SpinlockGuard guard(handles_lock_);
+  for (usize i = 0; i < count; ++i) {
+    Result<object::HandleEntry> entry = handles_.remove_for_transfer(handles[i]);
+    if (!entry.ok()) {
+      while (i-- > 0) (void)handles_.restore(handles[i], move(entries[i]));
+      return entry.error();
+    }
+    entries[i] = move(*entry);
+  }
+  return ok_status();
+}
+
+void Process::commit_transfer(const Handle* handles, usize count) {
+  SpinlockGuard guard(handles_lock_);
+  for (usize i = 0; i < count; ++i) (void)handles_.commit_transfer(handles[i]);
+}
+
+void Process::restore_transfer(const Handle* handles, usize count, object::HandleEntry* entries) {
+  SpinlockGuard guard(handles_lock_);
+  for (usize i = 0; i < count; ++i) (void)handles_.restore(handles[i], move(entries[i]));
+}
+
+void Process::install(object::HandleEntry* entries, usize count, Handle* handles) {
+  object::HandleEntry dropped[ipc::kMaxHandles];
+  {
+    SpinlockGuard guard(handles_lock_);
+    for (usize i = 0; i < count; ++i) {
+      Result<Handle> added = handles_.add(entries[i].object_, entries[i].rights_);
+      handles[i] = added.ok() ? *added : object::kInvalidHandle;
+      dropped[i] = move(entries[i]);  // the table holds its own reference now (or none)
+    }
+  }
+}
+
 Status Process::close_handle(Handle handle) {
   object::HandleEntry entry;
   {
@@ -207,9 +256,18 @@ Result<RefPtr<ThreadObject>> Process::create_thread(uptr entry, uptr stack_top, 
   Thread* thread = *created;
   Result<RefPtr<ThreadObject>> object = ThreadObject::create(thread->id());
   Status made = object.ok() ? thread->make_user(this, address_space_->root()) : Status(object.error());
+  if (made.ok()) {
+    void* ipc_memory = mm::heap_allocate(sizeof(ipc::ThreadIpc), alignof(ipc::ThreadIpc));
+    if (ipc_memory == nullptr) {
+      made = Error::kNoMemory;
+    } else {
+      thread->ipc = new (ipc_memory) ipc::ThreadIpc();
+    }
+  }
   if (!made.ok()) {
-    // Never started: it runs only to exit, which frees its stack and TCB.
+    // Never started: freed here, stack and TCB.
     mm::heap_free(start);
+    free_thread_ipc(*thread);
     thread_discard_unstarted(*thread);
     return made.error();
   }
@@ -217,6 +275,7 @@ Result<RefPtr<ThreadObject>> Process::create_thread(uptr entry, uptr stack_top, 
     SpinlockGuard guard(lock_);
     if (state_ != State::kRunning) {
       mm::heap_free(start);
+      free_thread_ipc(*thread);
       thread_discard_unstarted(*thread);
       return Error::kPeerClosed;
     }
@@ -244,6 +303,7 @@ void Process::begin_exit(int64_t status) {
     if (t == self) continue;
     t->request_kill();
     interrupt_wait(*t);
+    ipc::interrupt(*t);
     int cpu = running_cpu_of(*t);
     if (cpu >= 0 && static_cast<uint32_t>(cpu) != arch::current_cpu()) arch::send_reschedule(cpu);
   }
@@ -268,6 +328,8 @@ void Process::exit_current_thread() {
       set_state(State::kDying);
     }
   }
+  ipc::thread_exiting(*self);
+  free_thread_ipc(*self);
   if (last) tear_down();
   if (release()) destroy();
   thread_exit();
@@ -278,6 +340,7 @@ void Process::tear_down() {
   leave_address_space(root);
   address_space_->destroy();
   address_space_ = nullptr;
+  ipc::close_endpoints_of(*this);
   {
     SpinlockGuard guard(handles_lock_);
     handles_.clear();

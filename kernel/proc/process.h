@@ -69,6 +69,17 @@ class Process final : public KernelObject {
     return object::static_ref_cast<T>(move(object));
   }
   Result<Rights> rights_of(Handle handle);
+  // A second handle to the object with `rights` (a subset; the source needs kDuplicate).
+  Result<Handle> duplicate_handle(Handle handle, Rights rights);
+  // Handle transfer in IPC messages (docs/ipc.md): reserve[i] takes handles[i] out of use
+  // (each needs kTransfer); then commit (they are gone) or restore (they work again).
+  // On failure nothing stays reserved.
+  Status reserve_for_transfer(const Handle* handles, usize count, object::HandleEntry* entries);
+  void commit_transfer(const Handle* handles, usize count);
+  void restore_transfer(const Handle* handles, usize count, object::HandleEntry* entries);
+  // Installs received entries; handles[i] gets the new value (0 if the table is full, the
+  // object then being dropped).
+  void install(object::HandleEntry* entries, usize count, Handle* handles);
   Status close_handle(Handle handle);
   // Moves `handle` (which needs kTransfer) from this process into `target`; returns its value
   // there. On failure the handle stays here, unchanged.

@@ -60,6 +60,8 @@ class Thread : public sched::SchedEntity {
   Thread* process_next = nullptr;
   // What a blocked process_wait waits on (kernel/proc, under its wait lock).
   void* waiting_on = nullptr;
+  // IPC state of a user thread (ipc::ThreadIpc, kernel/ipc), owned by kernel/proc.
+  void* ipc = nullptr;
 
  private:
   // The scheduling glue in thread.cc owns the switching state below.

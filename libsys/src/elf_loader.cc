@@ -59,6 +59,7 @@ Status fill_and_map(Handle process, ByteSpan image, const MapOp& op, const Spawn
       arguments.envc = options.envc;
       arguments.handles = start_handles;
       arguments.handle_count = options.handle_count;
+      arguments.initrd_size = options.initrd_size;
       *layout =
           EXO_TRY(build_start_block(MutableByteSpan(bytes, op.length), op.address, arguments));
     }

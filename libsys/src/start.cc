@@ -48,6 +48,15 @@ const char* getenv(const char* key) {
   return nullptr;
 }
 
+Handle start_handle(uint32_t role) {
+  const ExoStartBlock& block = *the_start_block;
+  auto* handles = reinterpret_cast<const ExoStartHandle*>(block.handles);
+  for (uint64_t i = 0; handles != nullptr && i < block.handle_count; ++i) {
+    if (handles[i].role == role) return handles[i].handle;
+  }
+  return kInvalidHandle;
+}
+
 }  // namespace exo::sys
 
 // Called by _start (arch/x86_64/entry.S) with the stack aligned.

@@ -122,6 +122,14 @@ Status handle_close(Handle handle) {
   return to_status(raw::handle_close(handle));
 }
 
+Result<Handle> handle_duplicate(Handle handle, uint32_t rights) {
+  return to_value<Handle>(raw::handle_duplicate(handle, rights));
+}
+
+Result<Handle> endpoint_create(uint32_t options) {
+  return to_value<Handle>(raw::endpoint_create(options));
+}
+
 void debug_shutdown(int64_t status) {
   (void)raw::debug_shutdown(static_cast<uint64_t>(status));
   // Refused (not init): there is nothing better to do than to end this process.

@@ -19,8 +19,9 @@ using exo::init::kMaxWords;
 constexpr const char* kStartupList = "startup.list";
 constexpr int kStatusNotStarted = EXO_EXIT_NOT_STARTED;
 
-// Loads `argv[0]` from the initrd and starts it with `argv`.
-exo::Result<Handle> start_program(ByteSpan initrd, char** argv, usize argc) {
+// Loads `argv[0]` from the initrd and starts it with `argv`. With `give_initrd`, the program
+// also gets a read-only handle to the archive (run=NAME programs start others from it).
+exo::Result<Handle> start_program(ByteSpan initrd, char** argv, usize argc, bool give_initrd = false) {
   exo::loader::ParseDiagnostic diag;
   exo::Result<exo::loader::CpioEntry> entry = exo::loader::cpio_find(initrd, argv[0], &diag);
   if (!entry.ok()) {
@@ -34,6 +35,20 @@ exo::Result<Handle> start_program(ByteSpan initrd, char** argv, usize argc) {
   exo::sys::SpawnOptions options;
   options.argv = argv;
   options.argc = argc;
+  Handle initrd_handle = exo::sys::kInvalidHandle;
+  constexpr uint32_t kInitrdRole = EXO_START_HANDLE_INITRD;
+  if (give_initrd) {
+    exo::Result<Handle> copy = exo::sys::handle_duplicate(
+        exo::sys::start_handle(EXO_START_HANDLE_INITRD),
+        EXO_RIGHT_READ | EXO_RIGHT_MAP | EXO_RIGHT_TRANSFER | EXO_RIGHT_DUPLICATE);
+    if (copy.ok()) {
+      initrd_handle = *copy;
+      options.handles = &initrd_handle;
+      options.roles = &kInitrdRole;
+      options.handle_count = 1;
+      options.initrd_size = initrd.size();
+    }
+  }
   exo::Result<Handle> process = exo::sys::spawn(entry->data, options, &diag);
   if (!process.ok() && diag.what[0] != '\0') {
     print("init: {}: cannot start: {} ({} at offset {:#x})\n", argv[0], process.error(), diag.what,
@@ -104,7 +119,7 @@ int main(int argc, char** argv) {
   }
   if (run_argc != 0) {
     run_argv[run_argc] = nullptr;
-    exo::Result<Handle> process = start_program(initrd, run_argv, run_argc);
+    exo::Result<Handle> process = start_program(initrd, run_argv, run_argc, true);
     if (!process.ok()) exo::sys::debug_shutdown(kStatusNotStarted);
     exo::Result<int64_t> status = exo::sys::process_wait(*process);
     if (!status.ok()) {

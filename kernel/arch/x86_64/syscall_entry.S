@@ -5,6 +5,7 @@
 // The path is kept short on purpose (docs/benchmarks.md): the argument registers stay where
 // they are and the handler is called straight from the table (kernel/syscall/dispatch.cc),
 // whose entries return the status in rax and the value rdx gets back in rdx.
+#include "kernel/abi/ipc.h"
 #include "kernel/abi/status.h"
 #include "kernel/abi/syscalls.h"
 #include "kernel/arch/x86_64/percpu_offsets.h"
@@ -56,7 +57,34 @@ exo_syscall_entry:
     sysretq
 
 .Lunknown:
-    movq $EXO_ERR_BAD_SYSCALL, %rax                 // rdx is still the caller's
+    // IPC (kernel/abi/ipc.h) moves more registers than a plain call, so it is numbered
+    // outside the table and handled here, off the plain path.
+    cmpq $EXO_IPC_SYSCALL_FIRST, %rax
+    jb 1f
+    cmpq $EXO_IPC_SYSCALL_END, %rax
+    jb .Lipc
+1:  movq $EXO_ERR_BAD_SYSCALL, %rax                 // rdx is still the caller's
+    jmp .Lexit
+
+// The IPC path: the callee-saved registers join the frame (an IpcFrame, sys_ipc.cc), the
+// handler reads and rewrites any of them, and the exit reloads rdx from the frame as well.
+.Lipc:
+    pushq %r15
+    pushq %r14
+    pushq %r13
+    pushq %r12
+    pushq %rbp
+    pushq %rbx
+    mov %rax, %rdi
+    mov %rsp, %rsi
+    call exo_ipc_dispatch
+    popq %rbx
+    popq %rbp
+    popq %r12
+    popq %r13
+    popq %r14
+    popq %r15
+    movq 32(%rsp), %rdx                             // the rdx slot (IpcFrame::rdx)
     jmp .Lexit
 
 .Lwork:

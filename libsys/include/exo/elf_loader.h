@@ -18,6 +18,9 @@ struct SpawnOptions {
   const uint32_t* roles = nullptr;
   usize handle_count = 0;
   uint64_t stack_size = kDefaultStackSize;
+  // With a handle of role EXO_START_HANDLE_INITRD among `handles`: the archive's length, for
+  // the start block (exo/initrd.h).
+  uint64_t initrd_size = 0;
 };
 
 // Validates `image` (plan_load), creates a process, maps each segment from a fresh memory

@@ -56,6 +56,10 @@ Result<int64_t> process_wait(Handle process, uint64_t deadline_ns = EXO_DEADLINE
 // Moves `handle` out of this process into `process`; its value there.
 Result<Handle> handle_transfer(Handle process, Handle handle);
 Status handle_close(Handle handle);
+// A second handle to the same object with `rights` (EXO_RIGHT_*, a subset of the source's).
+Result<Handle> handle_duplicate(Handle handle, uint32_t rights);
+// A new IPC endpoint owned by this process (docs/ipc.md); IPC itself is in exo/ipc.h.
+Result<Handle> endpoint_create(uint32_t options = 0);
 // Powers the machine off with `status` as QEMU's isa-debug-exit code; only init may.
 [[noreturn]] void debug_shutdown(int64_t status);
 
@@ -63,5 +67,7 @@ Status handle_close(Handle handle);
 const ExoStartBlock& start_block();
 // The value of `key` in the start block's environment ("key=value"), or nullptr.
 const char* getenv(const char* key);
+// The first start-up handle with `role` (EXO_START_HANDLE_*), or kInvalidHandle.
+Handle start_handle(uint32_t role);
 
 }  // namespace exo::sys

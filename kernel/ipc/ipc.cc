@@ -1,0 +1,253 @@
+// Endpoints and the four IPC operations (docs/ipc.md). Every piece of IPC state is guarded by
+// g_ipc_lock; scheduler calls (block_on, wake) come after it in the lock order. No reference is
+// dropped while it is held (an object's destroy() may take other locks).
+#include "kernel/ipc/ipc.h"
+
+#include "kernel/lib/new.h"
+#include "kernel/mm/kernel_memory.h"
+#include "kernel/sched/thread.h"
+#include "kernel/sync/spinlock.h"
+
+namespace exo::ipc {
+
+using object::RefPtr;
+
+namespace {
+
+constinit Spinlock g_ipc_lock;
+constinit Endpoint* g_endpoints = nullptr;
+
+ThreadIpc& state_of(Thread& t) { return *static_cast<ThreadIpc*>(t.ipc); }
+Thread* as_thread(sched::SchedEntity* e) { return static_cast<Thread*>(e); }
+
+void move_message(Message& to, Message& from) {
+  to.label = from.label;
+  to.word_count = from.word_count;
+  to.handle_count = from.handle_count;
+  for (usize i = 0; i < kMaxWords; ++i) to.words[i] = from.words[i];
+  for (usize i = 0; i < kMaxHandles; ++i) to.handles[i] = move(from.handles[i]);
+}
+
+// Marks `t` (blocked, already off every queue) as woken with `error`.
+void fail(Thread& t, Error error) {
+  ThreadIpc& x = state_of(t);
+  x.failed = true;
+  x.error = error;
+  x.queued_on = nullptr;
+  x.awaiting_reply = false;
+  x.replier = nullptr;
+}
+
+}  // namespace
+
+// The queue manipulation needs Endpoint's private queues.
+class IpcOps {
+ public:
+  static sched::WaitQueue& senders(Endpoint& e) { return e.senders_; }
+  static sched::WaitQueue& receivers(Endpoint& e) { return e.receivers_; }
+  static bool closed(const Endpoint& e) { return e.closed_; }
+  static void link(Endpoint& e) {
+    e.next_ = g_endpoints;
+    if (g_endpoints != nullptr) g_endpoints->prev_ = &e;
+    g_endpoints = &e;
+  }
+  static void unlink(Endpoint& e) {
+    if (e.prev_ != nullptr) e.prev_->next_ = e.next_;
+    if (e.next_ != nullptr) e.next_->prev_ = e.prev_;
+    if (g_endpoints == &e) g_endpoints = e.next_;
+  }
+  static Endpoint* next(Endpoint& e) { return e.next_; }
+  // Fails every thread queued on `e` and collects them in `woken`. IPC lock held.
+  static void close_locked(Endpoint& e, sched::WakeList& woken) {
+    e.closed_ = true;
+    e.owner_ = nullptr;
+    sched::WaitQueue* queues[] = {&e.senders_, &e.receivers_};
+    for (sched::WaitQueue* q : queues) {
+      while (sched::SchedEntity* s = q->wake_one()) {
+        fail(*as_thread(s), Error::kPeerClosed);
+        woken.push_back(*s);
+      }
+    }
+  }
+};
+
+namespace {
+void wake_all(sched::WakeList& woken) {
+  while (sched::SchedEntity* e = woken.pop_front()) wake(*as_thread(e));
+}
+}  // namespace
+
+Result<RefPtr<Endpoint>> Endpoint::create(proc::Process* owner) {
+  void* memory = mm::heap_allocate(sizeof(Endpoint), alignof(Endpoint));
+  if (memory == nullptr) return Error::kNoMemory;
+  auto* e = new (memory) Endpoint();
+  e->owner_ = owner;
+  uint64_t flags = g_ipc_lock.acquire();
+  IpcOps::link(*e);
+  g_ipc_lock.release(flags);
+  return object::adopt_ref(e);
+}
+
+void Endpoint::destroy() {
+  // The last handle is gone, so nobody can be queued here (a queued thread's syscall holds a
+  // reference until it returns).
+  uint64_t flags = g_ipc_lock.acquire();
+  IpcOps::unlink(*this);
+  g_ipc_lock.release(flags);
+  this->~Endpoint();
+  mm::heap_free(this);
+}
+
+void Endpoint::close() {
+  sched::WakeList woken;
+  uint64_t flags = g_ipc_lock.acquire();
+  IpcOps::close_locked(*this, woken);
+  g_ipc_lock.release(flags);
+  wake_all(woken);
+}
+
+void close_endpoints_of(proc::Process& process) {
+  sched::WakeList woken;
+  uint64_t flags = g_ipc_lock.acquire();
+  for (Endpoint* e = g_endpoints; e != nullptr; e = IpcOps::next(*e)) {
+    if (e->owner() == &process) IpcOps::close_locked(*e, woken);
+  }
+  g_ipc_lock.release(flags);
+  wake_all(woken);
+}
+
+Status send(Endpoint& endpoint, Thread& self, Message& message, bool call, bool nonblocking) {
+  ThreadIpc& me = state_of(self);
+  uint64_t flags = g_ipc_lock.acquire();
+  if (IpcOps::closed(endpoint)) {
+    g_ipc_lock.release(flags);
+    return Error::kPeerClosed;
+  }
+  me.failed = false;
+  me.delivered = false;
+  me.is_call = call;
+  if (sched::SchedEntity* r = IpcOps::receivers(endpoint).wake_one()) {
+    // A receiver waits: hand the message over directly.
+    Thread& receiver = *as_thread(r);
+    ThreadIpc& rx = state_of(receiver);
+    rx.queued_on = nullptr;
+    rx.failed = false;
+    move_message(rx.message, message);
+    me.delivered = true;
+    if (!call) {
+      g_ipc_lock.release(flags);
+      wake(receiver);
+      return ok_status();
+    }
+    rx.reply_to = &self;
+    me.replier = &receiver;
+    me.awaiting_reply = true;
+    wake(receiver);
+    block_on(me.reply_wait, g_ipc_lock, flags);
+    return me.failed ? Status(me.error) : ok_status();
+  }
+  if (nonblocking) {
+    g_ipc_lock.release(flags);
+    return Error::kWouldBlock;
+  }
+  move_message(me.message, message);
+  me.queued_on = &endpoint;
+  block_on(IpcOps::senders(endpoint), g_ipc_lock, flags);
+  // Woken by a receiver (send: taken; call: replied to), by close(), or by a kill.
+  if (me.failed && !me.delivered) move_message(message, me.message);  // handles go back
+  return me.failed ? Status(me.error) : ok_status();
+}
+
+Status receive(Endpoint& endpoint, Thread& self, bool nonblocking) {
+  ThreadIpc& me = state_of(self);
+  uint64_t flags = g_ipc_lock.acquire();
+  if (IpcOps::closed(endpoint)) {
+    g_ipc_lock.release(flags);
+    return Error::kPeerClosed;
+  }
+  me.failed = false;
+  if (sched::SchedEntity* s = IpcOps::senders(endpoint).wake_one()) {
+    Thread& sender = *as_thread(s);
+    ThreadIpc& sx = state_of(sender);
+    sx.queued_on = nullptr;
+    move_message(me.message, sx.message);
+    sx.delivered = true;
+    if (sx.is_call) {
+      // The caller stays blocked, now waiting for this thread's reply.
+      me.reply_to = &sender;
+      sx.replier = &self;
+      sx.awaiting_reply = true;
+      sx.reply_wait.block(sender);
+      g_ipc_lock.release(flags);
+    } else {
+      g_ipc_lock.release(flags);
+      wake(sender);
+    }
+    return ok_status();
+  }
+  if (nonblocking) {
+    g_ipc_lock.release(flags);
+    return Error::kWouldBlock;
+  }
+  me.queued_on = &endpoint;
+  block_on(IpcOps::receivers(endpoint), g_ipc_lock, flags);
+  return me.failed ? Status(me.error) : ok_status();
+}
+
+Status reply(Thread& self, Message& message) {
+  ThreadIpc& me = state_of(self);
+  uint64_t flags = g_ipc_lock.acquire();
+  Thread* caller = me.reply_to;
+  if (caller == nullptr) {
+    g_ipc_lock.release(flags);
+    return Error::kNotFound;
+  }
+  me.reply_to = nullptr;
+  ThreadIpc& cx = state_of(*caller);
+  bool waiting = cx.reply_wait.remove(*caller);
+  cx.replier = nullptr;
+  cx.awaiting_reply = false;
+  cx.failed = false;
+  move_message(cx.message, message);
+  g_ipc_lock.release(flags);
+  if (waiting) wake(*caller);
+  return ok_status();
+}
+
+void thread_exiting(Thread& thread) {
+  ThreadIpc& x = state_of(thread);
+  Thread* owed = nullptr;
+  uint64_t flags = g_ipc_lock.acquire();
+  if (Thread* caller = x.reply_to; caller != nullptr) {
+    x.reply_to = nullptr;
+    if (state_of(*caller).reply_wait.remove(*caller)) {
+      fail(*caller, Error::kPeerClosed);
+      owed = caller;
+    }
+  }
+  if (x.replier != nullptr) {
+    state_of(*x.replier).reply_to = nullptr;
+    x.replier = nullptr;
+  }
+  g_ipc_lock.release(flags);
+  if (owed != nullptr) wake(*owed);
+}
+
+void interrupt(Thread& thread) {
+  ThreadIpc* x = static_cast<ThreadIpc*>(thread.ipc);
+  if (x == nullptr) return;
+  bool woken = false;
+  uint64_t flags = g_ipc_lock.acquire();
+  if (x->queued_on != nullptr) {
+    Endpoint& e = *x->queued_on;
+    woken = IpcOps::senders(e).remove(thread) || IpcOps::receivers(e).remove(thread);
+  } else if (x->awaiting_reply) {
+    woken = x->reply_wait.remove(thread);
+    if (x->replier != nullptr) state_of(*x->replier).reply_to = nullptr;
+  }
+  if (woken) fail(thread, Error::kPeerClosed);
+  g_ipc_lock.release(flags);
+  if (woken) wake(thread);
+}
+
+}  // namespace exo::ipc

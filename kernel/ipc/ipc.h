@@ -1,0 +1,92 @@
+// Synchronous IPC through endpoints, in the style of L4/seL4 (docs/ipc.md): call, send, recv
+// and reply_recv, messages of a label, up to six words and up to four handles.
+//
+// This first cut serialises all IPC state on one lock (the endpoint queues and every thread's
+// IPC state): simple to reason about, and the place a per-endpoint lock and the direct-switch
+// fast path go next.
+#pragma once
+
+#include "kernel/abi/ipc.h"
+#include "kernel/lib/result.h"
+#include "kernel/lib/types.h"
+#include "kernel/object/handle_table.h"
+#include "kernel/object/kernel_object.h"
+#include "kernel/sched/wait_queue.h"
+
+namespace exo {
+class Thread;
+namespace proc {
+class Process;
+}
+}  // namespace exo
+
+namespace exo::ipc {
+
+inline constexpr usize kMaxWords = EXO_IPC_MAX_WORDS;
+inline constexpr usize kMaxHandles = EXO_IPC_MAX_HANDLES;
+
+struct Message {
+  uint32_t label = 0;
+  uint8_t word_count = 0;
+  uint8_t handle_count = 0;  // the last handle_count of the word_count words are handles
+  uint64_t words[kMaxWords] = {};
+  // Handles in flight: taken out of the sender's table (reserved there until delivery).
+  object::HandleEntry handles[kMaxHandles];
+};
+
+class Endpoint;
+
+// Per-thread IPC state (Thread::ipc), guarded by the IPC lock.
+struct ThreadIpc {
+  sched::WaitQueue reply_wait;  // a caller blocks here until its reply (or an error) comes
+  Message message;              // outgoing while queued as a sender; incoming once woken
+  bool failed = false;          // woken with `error` instead of a message
+  Error error = Error::kPeerClosed;
+  bool delivered = false;       // a receiver took this thread's message
+  bool is_call = false;
+  Endpoint* queued_on = nullptr;     // on that endpoint's sender or receiver queue
+  bool awaiting_reply = false;       // message delivered, blocked in reply_wait
+  Thread* reply_to = nullptr;        // server: the caller this thread owes a reply
+  Thread* replier = nullptr;         // caller: the thread that owes it the reply
+  // Sender side of handle transfer: the values reserved in the sender's table.
+  object::Handle sent_handles[kMaxHandles] = {};
+};
+
+class Endpoint final : public object::KernelObject {
+ public:
+  static constexpr object::ObjectType kType = object::ObjectType::kEndpoint;
+  // An endpoint whose lifetime as a server ends with `owner` (its creator): when that process
+  // dies, every queued and later caller gets kPeerClosed.
+  static Result<object::RefPtr<Endpoint>> create(proc::Process* owner);
+  void destroy() override;
+  proc::Process* owner() const { return owner_; }
+  // The owner is gone: fail everyone waiting here, and everyone who comes later.
+  void close();
+
+ private:
+  friend class IpcOps;
+  Endpoint() : KernelObject(kType) {}
+  proc::Process* owner_ = nullptr;  // cleared by close()
+  bool closed_ = false;
+  Endpoint* next_ = nullptr;  // every live endpoint, for closing a dead owner's (IPC lock)
+  Endpoint* prev_ = nullptr;
+  sched::WaitQueue senders_;    // callers and senders waiting for a receiver, FIFO
+  sched::WaitQueue receivers_;  // receivers waiting for a message
+};
+
+// The operations, for the calling thread `self` (a user thread with Thread::ipc set).
+// `message` handles must already be reserved in the sender's table (sent_handles).
+Status send(Endpoint& endpoint, Thread& self, Message& message, bool call, bool nonblocking);
+Status receive(Endpoint& endpoint, Thread& self, bool nonblocking);
+Status reply(Thread& self, Message& message);
+
+// `process` is dying: close every endpoint it owns.
+void close_endpoints_of(proc::Process& process);
+
+// A thread is ending: it owes no reply any more (its caller gets kPeerClosed), waits for
+// none, and leaves any queue.
+void thread_exiting(Thread& thread);
+// Wakes `thread` from any IPC wait with kPeerClosed (its process is being killed).
+void interrupt(Thread& thread);
+
+}  // namespace exo::ipc

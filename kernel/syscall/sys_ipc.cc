@@ -1,0 +1,154 @@
+// IPC syscalls (kernel/abi/ipc.h, docs/ipc.md): endpoints, handle duplication, and the four
+// message operations, which syscall_entry.S sends here with the whole register file.
+#include "kernel/abi/ipc.h"
+#include "kernel/ipc/ipc.h"
+#include "kernel/proc/process.h"
+#include "kernel/syscall/syscall.h"
+
+namespace exo::syscall {
+
+using object::Handle;
+using object::Rights;
+using proc::Process;
+
+// The user registers as syscall_entry.S lays them out for an IPC call (lowest address first):
+// what it pushed for the IPC path, then the frame every syscall has.
+struct IpcFrame {
+  uint64_t rbx, rbp, r12, r13, r14, r15;
+  uint64_t number, r9, r8, r10, rdx, rsi, rdi, r11, rcx, rsp;
+};
+
+namespace {
+
+constexpr Rights kEndpointRights = Rights::kRead | Rights::kWrite | Rights::kTransfer |
+                                   Rights::kDuplicate;
+
+uint64_t* word_slot(IpcFrame& f, usize i) {
+  uint64_t* slots[ipc::kMaxWords] = {&f.rdx, &f.r10, &f.r8, &f.r9, &f.r12, &f.r13};
+  return slots[i];
+}
+
+// The message in the registers, with its handles reserved in the caller's table.
+Status read_message(IpcFrame& f, Process& self, ipc::Message& m, Handle* handles) {
+  uint64_t tag = f.rsi;
+  if ((tag & EXO_IPC_TAG_RESERVED_MASK) != 0) return Error::kInvalidArgument;
+  m.label = EXO_IPC_TAG_LABEL(tag);
+  m.word_count = static_cast<uint8_t>(EXO_IPC_TAG_WORDS(tag));
+  m.handle_count = static_cast<uint8_t>(EXO_IPC_TAG_HANDLES(tag));
+  if (m.word_count > ipc::kMaxWords || m.handle_count > ipc::kMaxHandles ||
+      m.handle_count > m.word_count) {
+    return Error::kInvalidArgument;
+  }
+  for (usize i = 0; i < m.word_count; ++i) m.words[i] = *word_slot(f, i);
+  usize first_handle = m.word_count - m.handle_count;
+  for (usize i = 0; i < m.handle_count; ++i) {
+    uint64_t value = m.words[first_handle + i];
+    if ((value >> 32) != 0) return Error::kBadHandle;
+    handles[i] = static_cast<Handle>(value);
+  }
+  return self.reserve_for_transfer(handles, m.handle_count, m.handles);
+}
+
+// A received message into the registers; its handles become the receiver's.
+void write_message(IpcFrame& f, Process& self, ipc::Message& m) {
+  Handle installed[ipc::kMaxHandles] = {};
+  self.install(m.handles, m.handle_count, installed);
+  usize first_handle = m.word_count - m.handle_count;
+  for (usize i = 0; i < m.handle_count; ++i) m.words[first_handle + i] = installed[i];
+  for (usize i = 0; i < ipc::kMaxWords; ++i) *word_slot(f, i) = i < m.word_count ? m.words[i] : 0;
+  f.rsi = EXO_IPC_TAG(m.label, m.word_count, m.handle_count);
+}
+
+Result<object::RefPtr<ipc::Endpoint>> endpoint_argument(Process& self, uint64_t value, Rights rights) {
+  if ((value >> 32) != 0) return Error::kInvalidArgument;
+  return self.get_handle<ipc::Endpoint>(static_cast<Handle>(value), rights);
+}
+
+// Sends the registers' message; commits or restores the transferred handles.
+Status send_from(IpcFrame& f, Process& self, Thread& thread, ipc::Endpoint& endpoint, bool call,
+                 bool nonblocking) {
+  ipc::Message m;
+  Handle handles[ipc::kMaxHandles];
+  EXO_TRY(read_message(f, self, m, handles));
+  usize count = m.handle_count;
+  Status sent = ipc::send(endpoint, thread, m, call, nonblocking);
+  auto& state = *static_cast<ipc::ThreadIpc*>(thread.ipc);
+  if (sent.ok() || state.delivered) {
+    self.commit_transfer(handles, count);
+  } else {
+    self.restore_transfer(handles, count, m.handles);
+  }
+  return sent;
+}
+
+Status receive_into(IpcFrame& f, Process& self, Thread& thread, ipc::Endpoint& endpoint,
+                    bool nonblocking) {
+  EXO_TRY(ipc::receive(endpoint, thread, nonblocking));
+  write_message(f, self, static_cast<ipc::ThreadIpc*>(thread.ipc)->message);
+  return ok_status();
+}
+
+Status ipc_operation(uint64_t number, IpcFrame& f) {
+  Process& self = *Process::current();
+  Thread& thread = *Thread::current();
+  bool nonblocking = (f.r14 & EXO_IPC_NONBLOCK) != 0;
+  if ((f.r14 & ~uint64_t{EXO_IPC_NONBLOCK}) != 0) return Error::kInvalidArgument;
+  switch (number) {
+    case 64: {  // ipc_call
+      auto endpoint = EXO_TRY(endpoint_argument(self, f.rdi, Rights::kWrite));
+      EXO_TRY(send_from(f, self, thread, *endpoint, true, nonblocking));
+      write_message(f, self, static_cast<ipc::ThreadIpc*>(thread.ipc)->message);
+      return ok_status();
+    }
+    case 65: {  // ipc_send
+      auto endpoint = EXO_TRY(endpoint_argument(self, f.rdi, Rights::kWrite));
+      return send_from(f, self, thread, *endpoint, false, nonblocking);
+    }
+    case 66: {  // ipc_recv
+      auto endpoint = EXO_TRY(endpoint_argument(self, f.rdi, Rights::kRead));
+      return receive_into(f, self, thread, *endpoint, nonblocking);
+    }
+    case 67: {  // ipc_reply_recv
+      auto endpoint = EXO_TRY(endpoint_argument(self, f.rdi, Rights::kRead));
+      ipc::Message m;
+      Handle handles[ipc::kMaxHandles];
+      EXO_TRY(read_message(f, self, m, handles));
+      usize count = m.handle_count;
+      Status replied = ipc::reply(thread, m);
+      if (replied.ok()) {
+        self.commit_transfer(handles, count);
+      } else {
+        self.restore_transfer(handles, count, m.handles);  // nobody to reply to: just receive
+      }
+      return receive_into(f, self, thread, *endpoint, nonblocking);
+    }
+    default:
+      return Error::kUnsupported;
+  }
+}
+
+}  // namespace
+
+SyscallResult sys_endpoint_create(uint64_t options) {
+  if (options != 0) return from_error(Error::kInvalidArgument);
+  Process* self = Process::current();
+  auto endpoint = ipc::Endpoint::create(self);
+  if (!endpoint.ok()) return from_error(endpoint.error());
+  return from(self->add_handle(move(*endpoint), kEndpointRights));
+}
+
+SyscallResult sys_handle_duplicate(uint64_t handle, uint64_t rights) {
+  if ((handle >> 32) != 0 || (rights >> 32) != 0) return from_error(Error::kInvalidArgument);
+  auto wanted = object::rights_from_user(static_cast<uint32_t>(rights));
+  if (!wanted.ok()) return from_error(wanted.error());
+  return from(Process::current()->duplicate_handle(static_cast<Handle>(handle), *wanted));
+}
+
+}  // namespace exo::syscall
+
+// From syscall_entry.S for numbers in [EXO_IPC_SYSCALL_FIRST, EXO_IPC_SYSCALL_END): returns
+// the status; the message registers are read from and written to `frame`.
+extern "C" int64_t exo_ipc_dispatch(uint64_t number, exo::syscall::IpcFrame* frame) {
+  exo::Status s = exo::syscall::ipc_operation(number, *frame);
+  return s.ok() ? EXO_OK : exo::abi::to_abi_status(s.error());
+}

@@ -1,0 +1,66 @@
+// Synchronous IPC from ring 3 (kernel/abi/ipc.h, docs/ipc.md): a message is a label, up to six
+// words and up to four handles, all carried in registers.
+#pragma once
+
+#include "exo/syscall.h"
+#include "kernel/abi/ipc.h"
+
+namespace exo::sys {
+
+struct IpcMessage {
+  uint32_t label = 0;
+  uint8_t word_count = 0;
+  uint8_t handle_count = 0;  // the last handle_count words are handles
+  uint64_t words[EXO_IPC_MAX_WORDS] = {};
+};
+
+// The raw operation: number, endpoint and options in, the status out, `message` in and out.
+inline int64_t ipc_raw(uint64_t number, Handle endpoint, uint64_t options, IpcMessage& message) {
+  uint64_t rax = number;
+  uint64_t rdi = endpoint;
+  uint64_t rsi = EXO_IPC_TAG(message.label, message.word_count, message.handle_count);
+  uint64_t rdx = message.words[0];
+  register uint64_t r10 asm("r10") = message.words[1];
+  register uint64_t r8 asm("r8") = message.words[2];
+  register uint64_t r9 asm("r9") = message.words[3];
+  register uint64_t r12 asm("r12") = message.words[4];
+  register uint64_t r13 asm("r13") = message.words[5];
+  register uint64_t r14 asm("r14") = options;
+  asm volatile("syscall"
+               : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(r10), "+r"(r8), "+r"(r9),
+                 "+r"(r12), "+r"(r13)
+               : "r"(r14)
+               : "rcx", "r11", "memory");
+  auto status = static_cast<int64_t>(rax);
+  if (status >= 0 && number != 65) {  // everything but send receives a message
+    message.label = EXO_IPC_TAG_LABEL(rsi);
+    message.word_count = static_cast<uint8_t>(EXO_IPC_TAG_WORDS(rsi));
+    message.handle_count = static_cast<uint8_t>(EXO_IPC_TAG_HANDLES(rsi));
+    message.words[0] = rdx;
+    message.words[1] = r10;
+    message.words[2] = r8;
+    message.words[3] = r9;
+    message.words[4] = r12;
+    message.words[5] = r13;
+  }
+  return status;
+}
+
+// Sends `message` on `endpoint` and waits for the reply, which replaces it.
+inline int64_t ipc_call(Handle endpoint, IpcMessage& message, uint32_t options = 0) {
+  return ipc_raw(64, endpoint, options, message);
+}
+// Sends and returns once a receiver has taken the message.
+inline int64_t ipc_send(Handle endpoint, IpcMessage message, uint32_t options = 0) {
+  return ipc_raw(65, endpoint, options, message);
+}
+// Waits for a message on `endpoint`.
+inline int64_t ipc_recv(Handle endpoint, IpcMessage& message, uint32_t options = 0) {
+  return ipc_raw(66, endpoint, options, message);
+}
+// Replies `message` to the last caller, then waits for the next message, which replaces it.
+inline int64_t ipc_reply_recv(Handle endpoint, IpcMessage& message, uint32_t options = 0) {
+  return ipc_raw(67, endpoint, options, message);
+}
+
+}  // namespace exo::sys

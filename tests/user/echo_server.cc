@@ -1,0 +1,59 @@
+// echo_server: the IPC test's server. It creates its own endpoint (so the endpoint closes when
+// this process dies), sends a send-only handle to it over the bootstrap endpoint it was given,
+// then answers calls:
+//   label 1 (echo): replies with the same label, words and handles;
+//   label 2 (exit): exits with status 5 without replying (the caller must get an error);
+//   label 3 (add):  replies with words[0] + words[1] in words[0].
+#include "exo/ipc.h"
+#include "exo/print.h"
+#include "exo/syscall.h"
+
+namespace {
+constexpr uint32_t kBootstrapRole = EXO_START_HANDLE_USER;
+}
+
+int main(int, char**) {
+  using namespace exo::sys;
+  Handle bootstrap = start_handle(kBootstrapRole);
+  exo::Result<Handle> endpoint = endpoint_create();
+  if (bootstrap == kInvalidHandle || !endpoint.ok()) {
+    print("echo_server: no bootstrap handle or no endpoint\n");
+    return 1;
+  }
+  exo::Result<Handle> client_copy =
+      handle_duplicate(*endpoint, EXO_RIGHT_WRITE | EXO_RIGHT_TRANSFER | EXO_RIGHT_DUPLICATE);
+  IpcMessage hello;
+  hello.label = 1;
+  hello.word_count = 1;
+  hello.handle_count = 1;
+  hello.words[0] = client_copy.ok() ? *client_copy : 0;
+  if (int64_t s = ipc_send(bootstrap, hello); s < 0) {
+    print("echo_server: bootstrap send failed: {}\n", s);
+    return 2;
+  }
+  IpcMessage m;
+  int64_t status = ipc_recv(*endpoint, m);
+  for (;;) {
+    if (status < 0) {
+      print("echo_server: receive failed: {}\n", status);
+      return 3;
+    }
+    switch (m.label) {
+      case 1:
+        break;  // echo: the message goes back as it came
+      case 2:
+        process_exit(5);
+      case 3:
+        m.words[0] = m.words[0] + m.words[1];
+        m.word_count = 1;
+        m.handle_count = 0;
+        break;
+      default:
+        m.label = 0xffffffff;
+        m.word_count = 0;
+        m.handle_count = 0;
+        break;
+    }
+    status = ipc_reply_recv(*endpoint, m);
+  }
+}

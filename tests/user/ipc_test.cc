@@ -1,0 +1,275 @@
+// ipc_test: synchronous IPC between processes (docs/ipc.md) against echo_server, which it
+// starts from the initrd. `ipc_test bench` measures call+reply round trips instead.
+#include "exo/initrd.h"
+#include "exo/ipc.h"
+#include "exo/print.h"
+#include "exo/string.h"
+#include "exo/syscall.h"
+#include "libsys/src/arch/x86_64/raw_syscall.h"
+
+namespace {
+
+using exo::sys::Handle;
+using exo::sys::IpcMessage;
+using exo::sys::print;
+
+int passed = 0;
+int failed = 0;
+
+void expect_true(const char* what, bool condition) {
+  if (condition) {
+    ++passed;
+    return;
+  }
+  ++failed;
+  print("FAIL {}\n", what);
+}
+
+void expect_status(const char* what, int64_t got, int64_t want) {
+  if (got == want) {
+    ++passed;
+    return;
+  }
+  ++failed;
+  print("FAIL {}: status {}, expected {}\n", what, got, want);
+}
+
+struct Server {
+  Handle process = 0;
+  Handle endpoint = 0;  // send-only handle to the server's endpoint
+};
+
+// Starts echo_server with a bootstrap endpoint and receives its endpoint over it.
+Server start_server() {
+  Server server;
+  exo::Result<Handle> bootstrap = exo::sys::endpoint_create();
+  if (!bootstrap.ok()) return server;
+  exo::Result<Handle> for_server = exo::sys::handle_duplicate(*bootstrap, EXO_RIGHT_WRITE | EXO_RIGHT_TRANSFER);
+  if (!for_server.ok()) return server;
+  const char* argv[] = {"echo_server"};
+  const Handle handles[] = {*for_server};
+  const uint32_t roles[] = {EXO_START_HANDLE_USER};
+  exo::sys::SpawnOptions options;
+  options.argv = argv;
+  options.argc = 1;
+  options.handles = handles;
+  options.roles = roles;
+  options.handle_count = 1;
+  exo::Result<Handle> process = exo::sys::spawn_from_initrd("echo_server", options);
+  if (!process.ok()) {
+    print("ipc_test: cannot start echo_server: {}\n", process.error());
+    return server;
+  }
+  server.process = *process;
+  IpcMessage hello;
+  if (exo::sys::ipc_recv(*bootstrap, hello) == 0 && hello.handle_count == 1) {
+    server.endpoint = static_cast<Handle>(hello.words[0]);
+  }
+  (void)exo::sys::handle_close(*bootstrap);
+  return server;
+}
+
+void test_every_size(Handle endpoint) {
+  for (uint8_t words = 0; words <= EXO_IPC_MAX_WORDS; ++words) {
+    IpcMessage m;
+    m.label = 1;
+    m.word_count = words;
+    for (uint8_t i = 0; i < words; ++i) m.words[i] = 0x1000ull * (i + 1) + words;
+    int64_t s = exo::sys::ipc_call(endpoint, m);
+    bool same = s == 0 && m.label == 1 && m.word_count == words && m.handle_count == 0;
+    for (uint8_t i = 0; same && i < EXO_IPC_MAX_WORDS; ++i) {
+      same = m.words[i] == (i < words ? 0x1000ull * (i + 1) + words : 0);
+    }
+    expect_true("echo of every message size, words beyond the count zero", same);
+  }
+  IpcMessage add;
+  add.label = 3;
+  add.word_count = 2;
+  add.words[0] = 40;
+  add.words[1] = 2;
+  expect_true("the server computes on the words",
+              exo::sys::ipc_call(endpoint, add) == 0 && add.words[0] == 42 && add.word_count == 1);
+}
+
+void test_handle_transfer(Handle endpoint) {
+  exo::Result<Handle> object = exo::sys::memory_object_create(EXO_PAGE_SIZE);
+  if (!object.ok()) return;
+  IpcMessage m;
+  m.label = 1;
+  m.word_count = 2;
+  m.handle_count = 1;
+  m.words[0] = 77;
+  m.words[1] = *object;
+  int64_t s = exo::sys::ipc_call(endpoint, m);
+  expect_status("call carrying a handle", s, 0);
+  expect_true("the handle came back as a handle", m.handle_count == 1 && m.words[0] == 77);
+  expect_status("the sent handle left the sender", exo::sys::raw::handle_close(*object).status,
+                EXO_ERR_BAD_HANDLE);
+  Handle back = static_cast<Handle>(m.words[1]);
+  exo::Result<uint64_t> mapped = exo::sys::memory_object_map(exo::sys::kSelf, back, 0, 0, EXO_PAGE_SIZE,
+                                                             EXO_PROT_READ | EXO_PROT_WRITE);
+  expect_true("the returned handle names the memory object", mapped.ok());
+  if (mapped.ok()) (void)exo::sys::vm_unmap(reinterpret_cast<void*>(*mapped), EXO_PAGE_SIZE);
+  (void)exo::sys::handle_close(back);
+}
+
+void test_bad_input(Handle endpoint) {
+  IpcMessage m;
+  m.label = 1;
+  expect_status("call on a bad handle", exo::sys::ipc_call(0x7ffffffe, m), EXO_ERR_BAD_HANDLE);
+  exo::Result<Handle> object = exo::sys::memory_object_create(EXO_PAGE_SIZE);
+  m = IpcMessage{};
+  expect_status("call on a memory object", exo::sys::ipc_call(*object, m), EXO_ERR_WRONG_TYPE);
+  exo::Result<Handle> receive_only = exo::sys::handle_duplicate(endpoint, EXO_RIGHT_READ);
+  // The client's copy has no read right, so it cannot make a receive-only one either.
+  expect_true("no rights can be added by duplication", !receive_only.ok());
+  exo::Result<Handle> no_transfer = exo::sys::handle_duplicate(*object, EXO_RIGHT_READ | EXO_RIGHT_MAP);
+  m = IpcMessage{};
+  m.label = 1;
+  m.word_count = 1;
+  m.handle_count = 1;
+  m.words[0] = no_transfer.ok() ? *no_transfer : 0;
+  expect_status("sending a handle without the transfer right", exo::sys::ipc_call(endpoint, m),
+                EXO_ERR_ACCESS_DENIED);
+  m = IpcMessage{};
+  m.label = 1;
+  m.word_count = 1;
+  m.handle_count = 1;
+  m.words[0] = 0x12345;
+  expect_status("sending a forged handle", exo::sys::ipc_call(endpoint, m), EXO_ERR_BAD_HANDLE);
+  m = IpcMessage{};
+  m.word_count = 7;
+  expect_status("seven words", exo::sys::ipc_call(endpoint, m), EXO_ERR_INVALID_ARGUMENT);
+  m = IpcMessage{};
+  m.word_count = 1;
+  m.handle_count = 2;
+  expect_status("more handles than words", exo::sys::ipc_call(endpoint, m), EXO_ERR_INVALID_ARGUMENT);
+  m = IpcMessage{};
+  expect_status("receiving on a send-only handle", exo::sys::ipc_recv(endpoint, m),
+                EXO_ERR_ACCESS_DENIED);
+  expect_status("unknown IPC option", exo::sys::ipc_raw(64, endpoint, 0x10, m), EXO_ERR_INVALID_ARGUMENT);
+  if (no_transfer.ok()) (void)exo::sys::handle_close(*no_transfer);
+  (void)exo::sys::handle_close(*object);
+}
+
+void test_nonblocking() {
+  exo::Result<Handle> lonely = exo::sys::endpoint_create();
+  IpcMessage m;
+  expect_status("non-blocking receive with no sender", exo::sys::ipc_recv(*lonely, m, EXO_IPC_NONBLOCK),
+                EXO_ERR_WOULD_BLOCK);
+  m = IpcMessage{};
+  expect_status("non-blocking call with no receiver", exo::sys::ipc_call(*lonely, m, EXO_IPC_NONBLOCK),
+                EXO_ERR_WOULD_BLOCK);
+  (void)exo::sys::handle_close(*lonely);
+}
+
+// Several threads call the server at once; each checks every reply is its own.
+constexpr int kClients = 4;
+constexpr int kCallsEach = 300;
+volatile uint32_t g_clients_done = 0;
+volatile uint32_t g_clients_ok = 0;
+Handle g_endpoint = 0;
+alignas(16) uint8_t g_stacks[kClients][16 * 1024];
+
+void client(void* argument) {
+  auto id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(argument));
+  bool ok = true;
+  for (int i = 0; ok && i < kCallsEach; ++i) {
+    IpcMessage m;
+    m.label = 3;
+    m.word_count = 2;
+    m.words[0] = id << 32;
+    m.words[1] = static_cast<uint64_t>(i);
+    ok = exo::sys::ipc_call(g_endpoint, m) == 0 && m.words[0] == ((id << 32) + i);
+  }
+  if (ok) __atomic_add_fetch(&g_clients_ok, 1, __ATOMIC_ACQ_REL);
+  __atomic_add_fetch(&g_clients_done, 1, __ATOMIC_ACQ_REL);
+}
+
+void test_concurrent_clients(Handle endpoint) {
+  g_endpoint = endpoint;
+  for (int c = 0; c < kClients; ++c) {
+    exo::Result<Handle> t = exo::sys::thread_create(&client, reinterpret_cast<void*>(uintptr_t(c + 1)),
+                                                    g_stacks[c], sizeof(g_stacks[c]));
+    if (!t.ok()) {
+      __atomic_add_fetch(&g_clients_done, 1, __ATOMIC_ACQ_REL);
+    } else {
+      (void)exo::sys::handle_close(*t);
+    }
+  }
+  while (__atomic_load_n(&g_clients_done, __ATOMIC_ACQUIRE) < kClients) (void)exo::sys::sleep(1000000);
+  expect_true("several clients at once, every reply to its own caller",
+              __atomic_load_n(&g_clients_ok, __ATOMIC_ACQUIRE) == kClients);
+}
+
+void test_server_dies(Server& server) {
+  IpcMessage m;
+  m.label = 2;  // the server exits without replying
+  expect_status("a call whose server exits gets an error", exo::sys::ipc_call(server.endpoint, m),
+                EXO_ERR_PEER_CLOSED);
+  exo::Result<int64_t> status = exo::sys::process_wait(server.process);
+  expect_true("the server exited with 5", status.ok() && *status == 5);
+  m = IpcMessage{};
+  m.label = 1;
+  expect_status("a call to a dead server's endpoint", exo::sys::ipc_call(server.endpoint, m),
+                EXO_ERR_PEER_CLOSED);
+}
+
+inline uint64_t rdtsc() {
+  uint32_t lo, hi;
+  asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  return (uint64_t{hi} << 32) | lo;
+}
+
+// Round trips, one sample per 1,000: median and 99th percentile per round trip.
+void bench(Handle endpoint) {
+  constexpr int kSamples = 100;
+  constexpr int kPerSample = 1000;
+  uint64_t samples[kSamples];
+  for (int s = 0; s < kSamples; ++s) {
+    uint64_t start = rdtsc();
+    for (int i = 0; i < kPerSample; ++i) {
+      IpcMessage m;
+      m.label = 1;
+      m.word_count = 2;
+      m.words[0] = static_cast<uint64_t>(i);
+      (void)exo::sys::ipc_call(endpoint, m);
+    }
+    samples[s] = (rdtsc() - start) / kPerSample;
+  }
+  for (int i = 1; i < kSamples; ++i) {
+    for (int j = i; j > 0 && samples[j - 1] > samples[j]; --j) {
+      uint64_t t = samples[j];
+      samples[j] = samples[j - 1];
+      samples[j - 1] = t;
+    }
+  }
+  print("bench ipc_call_reply: median {} cycles, p99 {} cycles per round trip ({} round trips, "
+        "2 words, echo_server)\n", samples[kSamples / 2], samples[kSamples * 99 / 100],
+        kSamples * kPerSample);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Server server = start_server();
+  if (server.endpoint == 0) {
+    print("ipc_test: no server\n0 passed, 1 failed\n");
+    return 1;
+  }
+  if (argc > 1 && strcmp(argv[1], "bench") == 0) {
+    bench(server.endpoint);
+    IpcMessage stop;
+    stop.label = 2;
+    (void)exo::sys::ipc_call(server.endpoint, stop);
+    return 0;
+  }
+  test_every_size(server.endpoint);
+  test_handle_transfer(server.endpoint);
+  test_bad_input(server.endpoint);
+  test_nonblocking();
+  test_concurrent_clients(server.endpoint);
+  test_server_dies(server);
+  print("{} passed, {} failed\n", passed, failed);
+  return failed;
+}
