@@ -63,10 +63,16 @@
   /* (handle, rights) -> a new handle to the same object with `rights` (a subset). */         \
   X(19, handle_duplicate, 2)                                                                  \
   /* (options) -> endpoint handle. A new IPC endpoint owned by the caller (docs/ipc.md). */   \
-  X(20, endpoint_create, 1)
+  X(20, endpoint_create, 1)                                                                   \
+  /* (options) -> notification handle. A word of signal bits (docs/ipc.md). */                 \
+  X(21, notification_create, 1)                                                               \
+  /* (notification, bits) -> 0. ORs bits into the word and wakes a waiter. */                  \
+  X(22, notification_signal, 2)                                                               \
+  /* (notification, options) -> 0, the bits in rdx (cleared). Waits while they are 0. */        \
+  X(23, notification_wait, 2)
 
 /* One more than the highest number in the table; dispatch tables are this long. */
-#define EXO_SYSCALL_COUNT 21
+#define EXO_SYSCALL_COUNT 24
 #define EXO_SYSCALL_MAX_ARGUMENTS 6
 
 #ifndef __ASSEMBLER__

@@ -8,6 +8,7 @@
 #include "kernel/core/console.h"
 #include "kernel/core/panic.h"
 #include "kernel/ipc/ipc.h"
+#include "kernel/ipc/notification.h"
 #include "kernel/lib/new.h"
 #include "kernel/mm/kernel_memory.h"
 #include "kernel/time/clock.h"
@@ -304,6 +305,7 @@ void Process::begin_exit(int64_t status) {
     t->request_kill();
     interrupt_wait(*t);
     ipc::interrupt(*t);
+    ipc::interrupt_notification_wait(*t);
     int cpu = running_cpu_of(*t);
     if (cpu >= 0 && static_cast<uint32_t>(cpu) != arch::current_cpu()) arch::send_reschedule(cpu);
   }

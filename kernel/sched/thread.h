@@ -62,6 +62,8 @@ class Thread : public sched::SchedEntity {
   void* waiting_on = nullptr;
   // IPC state of a user thread (ipc::ThreadIpc, kernel/ipc), owned by kernel/proc.
   void* ipc = nullptr;
+  // The notification a thread waits on (kernel/ipc/notification.cc, under its lock).
+  void* waiting_on_notification = nullptr;
 
  private:
   // The scheduling glue in thread.cc owns the switching state below.

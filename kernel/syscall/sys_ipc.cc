@@ -2,6 +2,7 @@
 // message operations, which syscall_entry.S sends here with the whole register file.
 #include "kernel/abi/ipc.h"
 #include "kernel/ipc/ipc.h"
+#include "kernel/ipc/notification.h"
 #include "kernel/proc/process.h"
 #include "kernel/syscall/syscall.h"
 
@@ -152,3 +153,34 @@ extern "C" int64_t exo_ipc_dispatch(uint64_t number, exo::syscall::IpcFrame* fra
   exo::Status s = exo::syscall::ipc_operation(number, *frame);
   return s.ok() ? EXO_OK : exo::abi::to_abi_status(s.error());
 }
+
+namespace exo::syscall {
+
+SyscallResult sys_notification_create(uint64_t options) {
+  if (options != 0) return from_error(Error::kInvalidArgument);
+  auto notification = ipc::Notification::create();
+  if (!notification.ok()) return from_error(notification.error());
+  constexpr Rights kRights = Rights::kSignal | Rights::kWait | Rights::kTransfer | Rights::kDuplicate;
+  return from(Process::current()->add_handle(move(*notification), kRights));
+}
+
+SyscallResult sys_notification_signal(uint64_t handle, uint64_t bits) {
+  if ((handle >> 32) != 0) return from_error(Error::kInvalidArgument);
+  auto n = Process::current()->get_handle<ipc::Notification>(static_cast<Handle>(handle), Rights::kSignal);
+  if (!n.ok()) return from_error(n.error());
+  (*n)->signal(bits);
+  return {EXO_OK};
+}
+
+SyscallResult sys_notification_wait(uint64_t handle, uint64_t options) {
+  if ((handle >> 32) != 0 || (options & ~uint64_t{EXO_IPC_NONBLOCK}) != 0) {
+    return from_error(Error::kInvalidArgument);
+  }
+  auto n = Process::current()->get_handle<ipc::Notification>(static_cast<Handle>(handle), Rights::kWait);
+  if (!n.ok()) return from_error(n.error());
+  Result<uint64_t> bits = (*n)->wait(*Thread::current(), (options & EXO_IPC_NONBLOCK) != 0);
+  if (!bits.ok()) return from_error(bits.error());
+  return {EXO_OK, *bits, true};
+}
+
+}  // namespace exo::syscall

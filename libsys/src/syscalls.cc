@@ -130,6 +130,20 @@ Result<Handle> endpoint_create(uint32_t options) {
   return to_value<Handle>(raw::endpoint_create(options));
 }
 
+Result<Handle> notification_create(uint32_t options) {
+  return to_value<Handle>(raw::notification_create(options));
+}
+
+Status notification_signal(Handle notification, uint64_t bits) {
+  return to_status(raw::notification_signal(notification, bits));
+}
+
+Result<uint64_t> notification_wait(Handle notification, uint32_t options) {
+  raw::Return r = raw::notification_wait(notification, options);
+  if (r.status < 0) return abi::from_abi_status(r.status);
+  return r.second;
+}
+
 void debug_shutdown(int64_t status) {
   (void)raw::debug_shutdown(static_cast<uint64_t>(status));
   // Refused (not init): there is nothing better to do than to end this process.

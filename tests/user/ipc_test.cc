@@ -202,6 +202,45 @@ void test_concurrent_clients(Handle endpoint) {
               __atomic_load_n(&g_clients_ok, __ATOMIC_ACQUIRE) == kClients);
 }
 
+// A notification: bits from another thread wake a waiter; wait takes them all and clears.
+Handle g_notification = 0;
+alignas(16) uint8_t g_signaller_stack[16 * 1024];
+void signaller(void*) {
+  (void)exo::sys::sleep(2000000);
+  (void)exo::sys::notification_signal(g_notification, 0x5);
+  (void)exo::sys::notification_signal(g_notification, 0x100);
+}
+
+void test_notifications() {
+  exo::Result<Handle> n = exo::sys::notification_create();
+  expect_true("notification_create", n.ok());
+  if (!n.ok()) return;
+  g_notification = *n;
+  exo::Result<uint64_t> none = exo::sys::notification_wait(*n, EXO_IPC_NONBLOCK);
+  expect_true("non-blocking wait on no bits", !none.ok() && none.error() == exo::Error::kWouldBlock);
+  exo::Result<Handle> t = exo::sys::thread_create(&signaller, nullptr, g_signaller_stack,
+                                                  sizeof(g_signaller_stack));
+  exo::Result<uint64_t> bits = exo::sys::notification_wait(*n);
+  uint64_t seen = bits.ok() ? *bits : 0;
+  if (bits.ok() && seen != 0x105) {
+    exo::Result<uint64_t> more = exo::sys::notification_wait(*n);  // the second signal came later
+    if (more.ok()) seen |= *more;
+  }
+  expect_true("a signal from another thread wakes the waiter with its bits", seen == 0x105);
+  (void)exo::sys::notification_signal(*n, 0x8000000000000000ull);
+  exo::Result<uint64_t> top = exo::sys::notification_wait(*n);
+  expect_true("bit 63 arrives (bits come back in rdx, not the status)",
+              top.ok() && *top == 0x8000000000000000ull);
+  exo::Result<Handle> wait_only = exo::sys::handle_duplicate(*n, EXO_RIGHT_WAIT);
+  expect_true("signal needs the signal right",
+              wait_only.ok() && !exo::sys::notification_signal(*wait_only, 1).ok());
+  expect_status("notification_wait on an endpoint", exo::sys::raw::notification_wait(g_endpoint, 0).status,
+                EXO_ERR_WRONG_TYPE);
+  if (t.ok()) (void)exo::sys::handle_close(*t);
+  if (wait_only.ok()) (void)exo::sys::handle_close(*wait_only);
+  (void)exo::sys::handle_close(*n);
+}
+
 void test_server_dies(Server& server) {
   IpcMessage m;
   m.label = 2;  // the server exits without replying
@@ -269,6 +308,7 @@ int main(int argc, char** argv) {
   test_bad_input(server.endpoint);
   test_nonblocking();
   test_concurrent_clients(server.endpoint);
+  test_notifications();
   test_server_dies(server);
   print("{} passed, {} failed\n", passed, failed);
   return failed;

@@ -60,6 +60,10 @@ Status handle_close(Handle handle);
 Result<Handle> handle_duplicate(Handle handle, uint32_t rights);
 // A new IPC endpoint owned by this process (docs/ipc.md); IPC itself is in exo/ipc.h.
 Result<Handle> endpoint_create(uint32_t options = 0);
+// Notifications (docs/ipc.md): a word of bits; wait returns and clears them.
+Result<Handle> notification_create(uint32_t options = 0);
+Status notification_signal(Handle notification, uint64_t bits);
+Result<uint64_t> notification_wait(Handle notification, uint32_t options = 0);
 // Powers the machine off with `status` as QEMU's isa-debug-exit code; only init may.
 [[noreturn]] void debug_shutdown(int64_t status);
 
