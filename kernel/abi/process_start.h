@@ -21,6 +21,9 @@
 #define EXO_START_HANDLE_NONE 0u
 #define EXO_START_HANDLE_PROCESS_SELF 1u /* the process's own handle */
 #define EXO_START_HANDLE_INITRD 2u       /* the initrd archive, a memory object (read, map) */
+#define EXO_START_HANDLE_IO_PORTS 3u     /* init: every I/O port (with MANAGE, to hand out parts) */
+#define EXO_START_HANDLE_CONSOLE 4u      /* the console: the serial server's endpoint (write) */
+#define EXO_START_HANDLE_IRQ_BASE 0x10u  /* init: ISA interrupt line n has role 0x10 + n */
 #define EXO_START_HANDLE_USER 0x100u     /* first value for protocol-defined roles */
 
 typedef struct ExoStartHandle {

@@ -69,10 +69,18 @@
   /* (notification, bits) -> 0. ORs bits into the word and wakes a waiter. */                  \
   X(22, notification_signal, 2)                                                               \
   /* (notification, options) -> 0, the bits in rdx (cleared). Waits while they are 0. */        \
-  X(23, notification_wait, 2)
+  X(23, notification_wait, 2)                                                                 \
+  /* (io_ports) -> 0. Opens the handle's ports to the calling process's ring-3 code. */          \
+  X(24, ioport_enable, 1)                                                                     \
+  /* (io_ports, base, count) -> handle to a sub-range (the source needs MANAGE). */              \
+  X(25, ioport_create, 3)                                                                     \
+  /* (interrupt, notification, bits) -> 0. Each interrupt signals bits, line masked till ack. */ \
+  X(26, irq_bind, 3)                                                                          \
+  /* (interrupt) -> 0. Unmasks the line after the driver served its device. */                  \
+  X(27, irq_ack, 1)
 
 /* One more than the highest number in the table; dispatch tables are this long. */
-#define EXO_SYSCALL_COUNT 24
+#define EXO_SYSCALL_COUNT 28
 #define EXO_SYSCALL_MAX_ARGUMENTS 6
 
 #ifndef __ASSEMBLER__

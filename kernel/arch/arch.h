@@ -70,6 +70,15 @@ void timer_cancel();
 // application processor goes once the scheduler starts (start_secondary_cpus); it never
 // returns.
 void set_preempt_hook(void (*preempt)());
+
+// ---- Device interrupts for user-space drivers (x86_64: ISA lines through the I/O APIC) ----
+
+// Routes ISA interrupt line `irq` (0..15; the MADT's overrides say which global interrupt and
+// polarity it is) to the boot CPU, masked, with `handler(irq)` to run in interrupt context
+// when it fires. kInvalidArgument for a line out of range, kNotFound without an I/O APIC for
+// it. Routing the same line again replaces nothing but the handler.
+Status isa_irq_route(uint32_t irq, void (*handler)(uint32_t irq));
+void isa_irq_set_masked(uint32_t irq, bool masked);
 void start_secondary_cpus(void (*ap_entry)(uint32_t cpu));
 
 }  // namespace exo::arch

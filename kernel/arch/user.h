@@ -3,6 +3,7 @@
 // errors. Generic code (kernel/proc, kernel/syscall) reaches user mode only through these.
 #pragma once
 
+#include "kernel/lib/result.h"
 #include "kernel/lib/types.h"
 
 namespace exo::arch {
@@ -12,10 +13,37 @@ namespace exo::arch {
 // smp_init, each application processor on its way up.
 void user_mode_init_cpu();
 
+// I/O ports a process may use from ring 3 (x86: the TSS permission bitmap; docs/ipc.md).
+// Guarded by the owning process. Every change takes a new system-wide generation number, so a
+// CPU reloads its bitmap exactly when the generation it has loaded is not this one (an address
+// reused by another process's permissions cannot be mistaken for the old ones).
+class IoPermissions {
+ public:
+  static constexpr usize kMaxRanges = 8;
+  struct Range {
+    uint32_t base;
+    uint32_t count;
+  };
+  // Opens [base, base + count) (within 0..65535). kNoMemory when kMaxRanges are in use,
+  // kOutOfRange for a range past port 65535.
+  Status allow(uint32_t base, uint32_t count);
+  usize count() const { return count_; }
+  const Range& range(usize i) const { return ranges_[i]; }
+  uint64_t generation() const { return __atomic_load_n(&generation_, __ATOMIC_ACQUIRE); }
+
+ private:
+  Range ranges_[kMaxRanges] = {};
+  usize count_ = 0;
+  uint64_t generation_ = 0;  // 0: nothing allowed
+};
+
 // Set on every switch to a user thread, interrupts off: entries from ring 3 land on `stack_top`
-// (16-byte aligned, the thread's kernel stack), and the syscall exit path leaves through the
-// slow path (set_user_return_check) whenever *exit_flag is true.
-void set_user_thread(uptr stack_top, const bool* exit_flag);
+// (16-byte aligned, the thread's kernel stack); the syscall exit path leaves through the slow
+// path (set_user_return_check) whenever *exit_flag is true; and the thread's process's I/O
+// permissions (`io`, may be null: none) are the ones ring 3 gets.
+void set_user_thread(uptr stack_top, const bool* exit_flag, const IoPermissions* io);
+// Reloads this CPU's I/O permissions after the running process's changed.
+void reload_io_permissions(const IoPermissions* io);
 
 // Leaves for ring 3 at `rip` with `rsp` and rdi = `argument`, every other general register 0,
 // rflags = IF. Interrupts may be on or off; the FPU state must already be the thread's.

@@ -4,6 +4,7 @@
 #include "exo/load_plan.h"
 #include "kernel/core/boot_info.h"
 #include "kernel/core/console.h"
+#include "kernel/device/device.h"
 #include "kernel/loader/cpio.h"
 #include "kernel/mm/kernel_layout.h"
 #include "kernel/mm/kernel_memory.h"
@@ -99,7 +100,7 @@ Result<RefPtr<Process>> spawn_from_initrd(const char* program, const char* const
   sys::StartArguments arguments;
   arguments.argv = argv;
   arguments.argc = argc;
-  sys::StartHandle initrd_handle{};
+  sys::StartHandle start_handles[2 + device::InterruptLine::kLines] = {};
   if (is_init) {
     // init gets the archive itself, read-only, to start everything else from, and a handle
     // to it to pass on.
@@ -107,9 +108,25 @@ Result<RefPtr<Process>> spawn_from_initrd(const char* program, const char* const
     object::Handle handle = object::kInvalidHandle;
     arguments.initrd_base = EXO_TRY(map_initrd(*process, *module, &handle));
     arguments.initrd_size = module->end - module->start;
-    initrd_handle = sys::StartHandle{handle, EXO_START_HANDLE_INITRD};
-    arguments.handles = &initrd_handle;
-    arguments.handle_count = 1;
+    usize count = 0;
+    start_handles[count++] = sys::StartHandle{handle, EXO_START_HANDLE_INITRD};
+    // Every hardware resource, for init to share out: all I/O ports, and the ISA interrupt
+    // lines but the timer (0) and the cascade (2).
+    constexpr Rights kPortRights = Rights::kRead | Rights::kWrite | Rights::kManage |
+                                   Rights::kTransfer | Rights::kDuplicate;
+    auto ports = EXO_TRY(device::IoPortRange::create(0, 65536));
+    start_handles[count++] = sys::StartHandle{EXO_TRY(process->add_handle(move(ports), kPortRights)),
+                                              EXO_START_HANDLE_IO_PORTS};
+    constexpr Rights kLineRights = Rights::kWait | Rights::kManage | Rights::kTransfer |
+                                   Rights::kDuplicate;
+    for (uint32_t irq = 1; irq < device::InterruptLine::kLines; ++irq) {
+      if (irq == 2) continue;
+      auto line = EXO_TRY(device::InterruptLine::get(irq));
+      start_handles[count++] = sys::StartHandle{EXO_TRY(process->add_handle(move(line), kLineRights)),
+                                                EXO_START_HANDLE_IRQ_BASE + irq};
+    }
+    arguments.handles = start_handles;
+    arguments.handle_count = count;
   }
   sys::StartLayout layout{};
   uint64_t entry = 0;

@@ -227,6 +227,16 @@ Result<Handle> Process::transfer_handle(Handle handle, Process& target) {
   return *added;
 }
 
+Status Process::allow_io_ports(uint32_t base, uint32_t count) {
+  {
+    SpinlockGuard guard(lock_);
+    EXO_TRY(io_.allow(base, count));
+  }
+  // This thread's CPU at once; the process's other threads when they next switch in.
+  arch::reload_io_permissions(&io_);
+  return ok_status();
+}
+
 Status Process::start(uptr entry, uptr stack_top, uint64_t argument) {
   {
     SpinlockGuard guard(lock_);
@@ -281,6 +291,7 @@ Result<RefPtr<ThreadObject>> Process::create_thread(uptr entry, uptr stack_top, 
       return Error::kPeerClosed;
     }
     add_ref();  // each live thread keeps its process
+    thread->io_permissions = &io_;
     thread->process_next = threads_;
     threads_ = thread;
     ++live_threads_;

@@ -103,6 +103,10 @@ class Process final : public KernelObject {
   static constexpr uint64_t kInfiniteDeadline = ~uint64_t{0};
   Result<int64_t> wait(uint64_t deadline_ns);
 
+  // The I/O ports this process opened (ioport_enable); threads load them on every switch.
+  Status allow_io_ports(uint32_t base, uint32_t count);
+  const arch::IoPermissions* io_permissions() const { return &io_; }
+
   State state() const {
     State s;
     __atomic_load(&state_, &s, __ATOMIC_ACQUIRE);
@@ -129,6 +133,7 @@ class Process final : public KernelObject {
   int64_t exit_status_ = 0;
   vm::AddressSpace* address_space_ = nullptr;
   sched::WaitQueue waiters_;  // under the global wait lock (process.cc)
+  arch::IoPermissions io_;  // under lock_
   Spinlock handles_lock_;
   object::InlineHandleTable<kHandleSlots> handles_;
 };

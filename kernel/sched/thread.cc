@@ -161,7 +161,7 @@ void switch_user_state(CpuScheduler& cpu, Thread& prev, Thread& next) {
   if (I::fpu_state(prev) != nullptr) arch::fpu_save(I::fpu_state(prev));
   uint64_t root = I::root(next);
   if (root != 0) {
-    arch::set_user_thread(I::stack(next).top, &I::kill_flag(next));
+    arch::set_user_thread(I::stack(next).top, &I::kill_flag(next), next.io_permissions);
     arch::fpu_restore(I::fpu_state(next));
   }
   if (root != cpu.loaded_root) {

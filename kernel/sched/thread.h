@@ -2,6 +2,7 @@
 // points (yield, block, wake). The pure queueing policy lives in run_queue/policy/slice.
 #pragma once
 
+#include "kernel/arch/user.h"
 #include "kernel/lib/result.h"
 #include "kernel/lib/types.h"
 #include "kernel/mm/kernel_memory.h"
@@ -62,6 +63,8 @@ class Thread : public sched::SchedEntity {
   void* waiting_on = nullptr;
   // IPC state of a user thread (ipc::ThreadIpc, kernel/ipc), owned by kernel/proc.
   void* ipc = nullptr;
+  // The I/O ports its process may use (the process's arch::IoPermissions; null: none).
+  const arch::IoPermissions* io_permissions = nullptr;
   // The notification a thread waits on (kernel/ipc/notification.cc, under its lock).
   void* waiting_on_notification = nullptr;
 

@@ -138,6 +138,22 @@ Status notification_signal(Handle notification, uint64_t bits) {
   return to_status(raw::notification_signal(notification, bits));
 }
 
+Status ioport_enable(Handle io_ports) {
+  return to_status(raw::ioport_enable(io_ports));
+}
+
+Result<Handle> ioport_create(Handle io_ports, uint32_t base, uint32_t count) {
+  return to_value<Handle>(raw::ioport_create(io_ports, base, count));
+}
+
+Status irq_bind(Handle interrupt, Handle notification, uint64_t bits) {
+  return to_status(raw::irq_bind(interrupt, notification, bits));
+}
+
+Status irq_ack(Handle interrupt) {
+  return to_status(raw::irq_ack(interrupt));
+}
+
 Result<uint64_t> notification_wait(Handle notification, uint32_t options) {
   raw::Return r = raw::notification_wait(notification, options);
   if (r.status < 0) return abi::from_abi_status(r.status);

@@ -49,6 +49,10 @@ void invalid_opcode() {
 void privileged() {
   arch::hlt();
 }
+// COM1's data port, which only the serial server may touch (its I/O-port handle).
+void port_without_permission() {
+  asm volatile("outb %0, %1" ::"a"(uint8_t{'!'}), "Nd"(uint16_t{0x3f8}));
+}
 void divide_by_zero() {
   volatile uint64_t zero = 0;
   print("quotient {}\n", arch::div(1, zero));
@@ -72,6 +76,7 @@ constexpr Mode kModes[] = {
     {"gp_privileged", &privileged, kGeneralProtection, "privileged instruction (hlt)"},
     {"ud", &invalid_opcode, kInvalidOpcode, "invalid opcode (ud2)"},
     {"de", &divide_by_zero, kDivideError, "divide by zero"},
+    {"io_port", &port_without_permission, kGeneralProtection, "I/O port without its handle"},
 };
 
 }  // namespace

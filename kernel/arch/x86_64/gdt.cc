@@ -42,6 +42,7 @@ alignas(16) constinit uint8_t g_ist_stacks[3][kIstStackSize] = {};
 }  // namespace
 
 Tss* boot_tss() { return &g_boot_tables.tss; }
+uint8_t* boot_io_bitmap() { return g_boot_tables.io_bitmap; }
 
 uptr ist_stack_bottom(uint8_t slot) { return reinterpret_cast<uptr>(&g_ist_stacks[slot - 1][0]); }
 uptr ist_stack_top(uint8_t slot) { return ist_stack_bottom(slot) + kIstStackSize; }
@@ -55,8 +56,12 @@ void gdt_load(CpuDescriptorTables* tables, const uptr (&ist_tops)[3]) {
   gdt[kUserCode] = SegmentDescriptor{true, 3, true}.encode();
 
   for (uint8_t slot = 1; slot <= 3; ++slot) tables->tss.ist[slot - 1] = ist_tops[slot - 1];
-  tables->tss.iomap_base = sizeof(Tss);  // no I/O bitmap yet: ring 3 gets no ports
-  TssDescriptor tss{reinterpret_cast<uptr>(&tables->tss), sizeof(Tss) - 1};
+  // Every port closed to ring 3 until a process's permissions are loaded (user_mode.cc).
+  static_assert(__builtin_offsetof(CpuDescriptorTables, io_bitmap) -
+                    __builtin_offsetof(CpuDescriptorTables, tss) == sizeof(Tss));
+  tables->tss.iomap_base = sizeof(Tss);
+  for (uint8_t& byte : tables->io_bitmap) byte = 0xff;
+  TssDescriptor tss{reinterpret_cast<uptr>(&tables->tss), sizeof(Tss) + kIoBitmapBytes};
   gdt[kTssLow] = tss.low();
   gdt[kTssHigh] = tss.high();
 

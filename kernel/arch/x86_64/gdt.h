@@ -37,9 +37,14 @@ inline constexpr usize kGdtEntries = 8;
 
 // One CPU's GDT and TSS. Each CPU needs its own: ltr marks the TSS descriptor busy, and the TSS
 // holds that CPU's IST stack pointers (Intel SDM vol. 3, 8.2.3, 8.7).
+// The TSS's I/O permission bitmap (Intel SDM vol. 1, 19.5.2): one bit per port, 0 = allowed
+// in ring 3, followed by a byte of ones; it sits right after the TSS so iomap_base is
+// sizeof(Tss).
+inline constexpr usize kIoBitmapBytes = 65536 / 8;
 struct CpuDescriptorTables {
   alignas(16) uint64_t gdt[kGdtEntries];
   Tss tss;
+  uint8_t io_bitmap[kIoBitmapBytes + 1];
 };
 
 // Loads the boot CPU's GDT and TSS. Call once, early, with interrupts off.
@@ -52,6 +57,7 @@ void gdt_load(CpuDescriptorTables* tables, const uptr (&ist_tops)[3]);
 
 // The boot CPU's TSS (application processors' live in their per-CPU block).
 Tss* boot_tss();
+uint8_t* boot_io_bitmap();
 
 // Bounds of an IST stack, for the tests that check a handler ran on it. `slot` is 1-based.
 uptr ist_stack_bottom(uint8_t slot);

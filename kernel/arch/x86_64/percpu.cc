@@ -19,6 +19,9 @@ PerCpu& cpu(uint32_t index) {
 void install(PerCpu& block) {
   block.self = &block;
   block.tss = block.index == 0 ? boot_tss() : &block.tables.tss;
+  block.io_bitmap = block.index == 0 ? boot_io_bitmap() : block.tables.io_bitmap;
+  block.io_loaded_generation = 0;
+  block.io_open_count = 0;
   block.user_exit_flag = &g_never;
   // GS base is the block whenever the CPU runs kernel code; ring 3 runs with the user's GS
   // (always 0: user programs cannot set it), the entries from ring 3 swap the two

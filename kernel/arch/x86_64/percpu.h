@@ -2,6 +2,7 @@
 // (%gs:0 holds the block's own address, so a single load finds it).
 #pragma once
 
+#include "kernel/arch/user.h"
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/gdt.h"
 #include "kernel/arch/x86_64/percpu_offsets.h"
@@ -32,6 +33,12 @@ struct PerCpu {
   uint64_t tlb_shootdowns;
   uint64_t test_ipis;
   uptr stack_top;              // the kernel stack it started on (application processors)
+  uint8_t* io_bitmap;          // this CPU's TSS I/O bitmap
+  // What the bitmap holds open: the generation of the IoPermissions loaded, and a copy of
+  // their ranges (to close them without reaching a process that may be gone).
+  uint64_t io_loaded_generation;
+  IoPermissions::Range io_open[IoPermissions::kMaxRanges];
+  usize io_open_count;
   CpuDescriptorTables tables;  // application processors only; the boot CPU's live in gdt.cc
 };
 // percpu::current() relies on the self pointer being the first word.

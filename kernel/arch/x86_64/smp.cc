@@ -416,6 +416,8 @@ extern "C" [[noreturn]] void exo_ap_main(uint32_t index) {
 
 namespace exo::arch {
 
+const acpi::MadtInfo& madt_info() { return g_madt; }
+
 Status smp_init() {
   if (!g_initialized) {
     Status result = bring_up();

@@ -4,6 +4,8 @@
 // kernel/arch/arch.h; this header adds the x86_64-specific ones. docs/smp.md has the design.
 #pragma once
 
+#include "kernel/acpi/madt.h"
+
 #include "kernel/arch/x86_64/percpu.h"
 #include "kernel/lib/result.h"
 #include "kernel/lib/types.h"
@@ -31,5 +33,8 @@ PerCpu& cpu_block(uint32_t index);
 // after the per-CPU counter moved and before EOI. nullptr removes the hook.
 void set_timer_hook(void (*hook)());
 void set_reschedule_hook(void (*hook)());
+
+// The parsed MADT (I/O APICs, ISA overrides); empty before smp_init() or without one.
+const acpi::MadtInfo& madt_info();
 
 }  // namespace exo::arch

@@ -4,6 +4,7 @@
 
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/gdt.h"
+#include "kernel/arch/x86_64/interrupts.h"
 #include "kernel/arch/x86_64/percpu.h"
 #include "kernel/arch/x86_64/trap_frame.h"
 #include "kernel/arch/x86_64/user_mode.h"
@@ -75,11 +76,58 @@ void user_mode_init_cpu() {
   wrmsr(msr::kFmask, kSyscallFlagMask);
 }
 
-void set_user_thread(uptr stack_top, const bool* exit_flag) {
+namespace {
+constinit uint64_t g_io_generation = 0;
+}  // namespace
+
+Status IoPermissions::allow(uint32_t base, uint32_t count) {
+  if (base > 65536 || count > 65536 - base) return Error::kOutOfRange;
+  if (count_ == kMaxRanges) return Error::kNoMemory;
+  ranges_[count_++] = Range{base, count};
+  __atomic_store_n(&generation_, __atomic_add_fetch(&g_io_generation, 1, __ATOMIC_RELAXED),
+                   __ATOMIC_RELEASE);
+  return ok_status();
+}
+
+namespace {
+
+void set_ports(uint8_t* bitmap, const IoPermissions::Range& r, bool open) {
+  for (uint32_t port = r.base; port < r.base + r.count; ++port) {
+    auto bit = static_cast<uint8_t>(1u << (port % 8));
+    bitmap[port / 8] = open ? (bitmap[port / 8] & ~bit) : (bitmap[port / 8] | bit);
+  }
+}
+
+// Makes this CPU's bitmap hold exactly `io`'s ranges, touching only what differs. Most
+// switches are between processes without ports (generation 0 both) and cost one compare.
+void load_io(PerCpu& cpu, const IoPermissions* io) {
+  uint64_t generation = io != nullptr ? io->generation() : 0;
+  if (cpu.io_loaded_generation == generation) return;
+  for (usize i = 0; i < cpu.io_open_count; ++i) set_ports(cpu.io_bitmap, cpu.io_open[i], false);
+  cpu.io_open_count = 0;
+  if (io != nullptr) {
+    for (usize i = 0; i < io->count(); ++i) {
+      set_ports(cpu.io_bitmap, io->range(i), true);
+      cpu.io_open[cpu.io_open_count++] = io->range(i);
+    }
+  }
+  cpu.io_loaded_generation = generation;
+}
+
+}  // namespace
+
+void set_user_thread(uptr stack_top, const bool* exit_flag, const IoPermissions* io) {
   PerCpu& cpu = percpu::current();
   cpu.kernel_stack_top = stack_top;
   cpu.tss->rsp[0] = stack_top;
   cpu.user_exit_flag = exit_flag;
+  load_io(cpu, io);
+}
+
+void reload_io_permissions(const IoPermissions* io) {
+  uint64_t flags = irq_save();
+  load_io(percpu::current(), io);
+  irq_restore(flags);
 }
 
 void enter_user(uptr rip, uptr rsp, uint64_t argument) { exo_enter_user(rip, rsp, argument); }

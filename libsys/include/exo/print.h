@@ -1,4 +1,6 @@
-// Formatted output for ring-3 programs: exo::format syntax ("{} {:#x}") to the debug log.
+// Formatted output for ring-3 programs: exo::format syntax ("{} {:#x}") to the console. The
+// console is the serial server when the program was given its endpoint (start role
+// EXO_START_HANDLE_CONSOLE), the kernel's debug log otherwise (bring-up, or the server gone).
 #pragma once
 
 #include "kernel/lib/format.h"
@@ -32,5 +34,11 @@ void print(const char* fmt, const Args&... args) {
 
 // Writes `text` unformatted.
 void puts(const char* text);
+
+// Writes raw bytes to the console (see above).
+void console_write(const char* text, usize length);
+// Makes `endpoint` (a send handle to the serial server) this program's console (init, once the
+// server has announced itself).
+void set_console(uint32_t endpoint);
 
 }  // namespace exo::sys

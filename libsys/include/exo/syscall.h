@@ -64,6 +64,12 @@ Result<Handle> endpoint_create(uint32_t options = 0);
 Result<Handle> notification_create(uint32_t options = 0);
 Status notification_signal(Handle notification, uint64_t bits);
 Result<uint64_t> notification_wait(Handle notification, uint32_t options = 0);
+// Devices (user-space drivers): open an I/O-port handle's ports to this process; bind an
+// interrupt line to a notification.
+Status ioport_enable(Handle io_ports);
+Result<Handle> ioport_create(Handle io_ports, uint32_t base, uint32_t count);
+Status irq_bind(Handle interrupt, Handle notification, uint64_t bits);
+Status irq_ack(Handle interrupt);
 // Powers the machine off with `status` as QEMU's isa-debug-exit code; only init may.
 [[noreturn]] void debug_shutdown(int64_t status);
 
