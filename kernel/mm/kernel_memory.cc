@@ -53,10 +53,19 @@ class KernelHeapBacking final : public HeapBacking {
 
 // --- State ---------------------------------------------------------------------------------
 
+// What each CPU keeps to itself, touched only by that CPU with interrupts off (other CPUs only
+// read counters). The size is a power of two so finding a CPU's block is one shift.
+struct CpuMemoryFields {
+  FrameCache frames;
+};
+inline constexpr usize kCpuMemoryBytes = 1024;
+struct alignas(kCpuMemoryBytes) CpuMemory : CpuMemoryFields {};
+static_assert(sizeof(CpuMemoryFields) <= kCpuMemoryBytes && sizeof(CpuMemory) == kCpuMemoryBytes);
+
 struct MemoryState {
+  CpuMemory cpus[arch::kMaxCpus];
   FrameAllocator frames;
   FramesLock frames_lock;
-  FrameCache caches[arch::kMaxCpus];
   DirectMapMemory direct_map;
   KernelTableFrames table_frames;
   // The kernel address space; its lock orders after the heap and stack locks, before frames.
@@ -84,20 +93,28 @@ MemoryState& state() {
 
 // arch::early_init installs the boot CPU's per-CPU block before memory exists, so this is valid
 // from mm::init on.
-uint32_t this_cpu_index() { return arch::percpu::current().index; }
+uint32_t this_cpu_index() { return arch::percpu::current_index(); }
+// This CPU's block. Precondition: interrupts off until the caller is done with it (no
+// migration, no interrupt handler using it meanwhile).
+CpuMemory& this_cpu() { return state().cpus[this_cpu_index()]; }
 
 // --- Frames --------------------------------------------------------------------------------
+// allocate_frame_or_zero and free_frame below are the fast paths: the cache's pop or push with
+// interrupts off, no lock and no call. Refill, drain and errors are out of line here.
 
-Result<PhysAddr> frame_alloc_locked_irqs_off() {
+[[gnu::noinline]] PhysAddr allocate_frame_slow(uint64_t flags) {
   MemoryState& s = state();
   FramesLockRef lock{s.frames_lock};
-  return s.caches[this_cpu_index()].alloc(s.frames, lock);
+  Result<PhysAddr> frame = this_cpu().frames.alloc(s.frames, lock);
+  arch::irq_restore(flags);
+  return frame.ok() ? *frame : 0;
 }
 
-void frame_free_irqs_off(PhysAddr frame) {
+[[gnu::noinline]] void free_frame_slow(PhysAddr frame, uint64_t flags) {
   MemoryState& s = state();
   FramesLockRef lock{s.frames_lock};
-  Status freed = s.caches[this_cpu_index()].free(frame, s.frames, lock);
+  Status freed = this_cpu().frames.free(frame, s.frames, lock);
+  arch::irq_restore(flags);
   if (!freed.ok()) panic("frame allocator: bad free of frame {:#x}: {}", frame, freed.error());
 }
 
@@ -223,16 +240,21 @@ void* boot_carve(usize bytes) {
 
 // --- Public interface ------------------------------------------------------------------------
 
-Result<PhysAddr> allocate_frame() {
+PhysAddr allocate_frame_or_zero() {
   uint64_t flags = arch::irq_save();
-  Result<PhysAddr> frame = frame_alloc_locked_irqs_off();
+  PhysAddr frame;
+  if (!this_cpu().frames.try_pop(&frame)) [[unlikely]] return allocate_frame_slow(flags);
   arch::irq_restore(flags);
   return frame;
 }
 
 void free_frame(PhysAddr frame) {
+  // The shared allocator checks everything else when the frame is drained to it.
+  if ((frame & (kPageSize - 1)) != 0 || frame >= state().frames.address_limit()) [[unlikely]] {
+    return free_frame_slow(frame, arch::irq_save());
+  }
   uint64_t flags = arch::irq_save();
-  frame_free_irqs_off(frame);
+  if (!this_cpu().frames.try_push(frame)) [[unlikely]] return free_frame_slow(frame, flags);
   arch::irq_restore(flags);
 }
 
@@ -260,7 +282,7 @@ FrameCounts frame_counts() {
   for (uint32_t cpu = 0; cpu < arch::kMaxCpus; ++cpu) {
     // Another CPU's count may change under us; counting is a snapshot, the sum stays exact
     // whenever no CPU is allocating.
-    uint64_t n = s.caches[cpu].count();
+    uint64_t n = s.cpus[cpu].frames.count();
     cached += n;
     if (cpu != self) elsewhere += n;
   }

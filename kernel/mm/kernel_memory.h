@@ -60,7 +60,14 @@ bool ready();
 // Physical frames. allocate_frame/free_frame go through this CPU's frame cache (O(1), no
 // shared lock in the common case); any context, interrupts may be on. free_frame panics on a
 // double free or a frame the allocator never owned.
-Result<PhysAddr> allocate_frame();
+// allocate_frame_or_zero is the same without the Result: 0 when memory is exhausted (frame 0 is
+// never handed out).
+PhysAddr allocate_frame_or_zero();
+inline Result<PhysAddr> allocate_frame() {
+  PhysAddr frame = allocate_frame_or_zero();
+  if (frame == 0) [[unlikely]] return Error::kNoMemory;
+  return frame;
+}
 void free_frame(PhysAddr frame);
 // `count` contiguous frames whose first frame number is a multiple of align_frames.
 Result<PhysAddr> allocate_frame_run(usize count, usize align_frames);
