@@ -9,6 +9,7 @@
 #include "kernel/lib/new.h"
 #include "kernel/mm/buddy.h"
 #include "kernel/mm/frame_allocator.h"
+#include "kernel/mm/heap_cache.h"
 #include "kernel/mm/kernel_layout.h"
 #include "kernel/mm/page_table.h"
 #include "kernel/mm/pte.h"
@@ -27,17 +28,12 @@ class DirectMapMemory final : public PhysicalMemory {
   uint64_t* table(PhysAddr pa) override { return phys_to_virt<uint64_t>(pa); }
 };
 
-// Spinlock adapter for FrameCache, which takes the shared lock only to refill or drain.
-// Interrupts are already off around every cache operation (see frame_alloc/frame_free).
-struct FramesLock {
-  Spinlock lock;
-  void lock_() { lock.acquire_irqs_off(); }
-  void unlock_() { lock.release_irqs_off(); }
-};
-struct FramesLockRef {
-  FramesLock& l;
-  void lock() { l.lock_(); }
-  void unlock() { l.unlock_(); }
+// Spinlock adapter for FrameCache and HeapCache, which take the shared lock only to refill or
+// drain. Interrupts are already off around every per-CPU cache operation.
+struct IrqsOffLock {
+  Spinlock& l;
+  void lock() { l.acquire_irqs_off(); }
+  void unlock() { l.release_irqs_off(); }
 };
 
 class KernelTableFrames final : public TableFrameSource {
@@ -53,19 +49,20 @@ class KernelHeapBacking final : public HeapBacking {
 
 // --- State ---------------------------------------------------------------------------------
 
-// What each CPU keeps to itself, touched only by that CPU with interrupts off (other CPUs only
-// read counters). The size is a power of two so finding a CPU's block is one shift.
-struct CpuMemoryFields {
-  FrameCache frames;
+// What each CPU keeps to itself besides its heap magazines: its frame cache, used only by
+// that CPU with interrupts off. Sized to a power of two so finding it is one shift.
+struct alignas(1024) CpuFrames {
+  FrameCache cache;
 };
-inline constexpr usize kCpuMemoryBytes = 1024;
-struct alignas(kCpuMemoryBytes) CpuMemory : CpuMemoryFields {};
-static_assert(sizeof(CpuMemoryFields) <= kCpuMemoryBytes && sizeof(CpuMemory) == kCpuMemoryBytes);
+static_assert(sizeof(CpuFrames) == 1024);
+constinit CpuFrames g_cpu_frames[arch::kMaxCpus];
+
+// This CPU's frame cache. Precondition: interrupts off until the caller is done with it.
+FrameCache& this_cpu_frames() { return g_cpu_frames[arch::percpu::current_index()].cache; }
 
 struct MemoryState {
-  CpuMemory cpus[arch::kMaxCpus];
   FrameAllocator frames;
-  FramesLock frames_lock;
+  Spinlock frames_lock;
   DirectMapMemory direct_map;
   KernelTableFrames table_frames;
   // The kernel address space; its lock orders after the heap and stack locks, before frames.
@@ -74,8 +71,7 @@ struct MemoryState {
   alignas(PageTable) uint8_t kernel_tables_storage[sizeof(PageTable)];
   Spinlock heap_lock;
   KernelHeapBacking heap_backing;
-  BuddyAllocator buddy;
-  Heap heap;
+  Heap heap;  // over detail::g_heap_pages
   Spinlock stacks_lock;
   uint64_t* stack_slots = nullptr;  // one bit per slot, set = in use
   // Freed stacks kept mapped for reuse: thread churn then costs no unmap and no TLB shootdown.
@@ -91,29 +87,22 @@ MemoryState& state() {
   return *reinterpret_cast<MemoryState*>(g_state_storage);
 }
 
-// arch::early_init installs the boot CPU's per-CPU block before memory exists, so this is valid
-// from mm::init on.
-uint32_t this_cpu_index() { return arch::percpu::current_index(); }
-// This CPU's block. Precondition: interrupts off until the caller is done with it (no
-// migration, no interrupt handler using it meanwhile).
-CpuMemory& this_cpu() { return state().cpus[this_cpu_index()]; }
-
 // --- Frames --------------------------------------------------------------------------------
 // allocate_frame_or_zero and free_frame below are the fast paths: the cache's pop or push with
 // interrupts off, no lock and no call. Refill, drain and errors are out of line here.
 
 [[gnu::noinline]] PhysAddr allocate_frame_slow(uint64_t flags) {
   MemoryState& s = state();
-  FramesLockRef lock{s.frames_lock};
-  Result<PhysAddr> frame = this_cpu().frames.alloc(s.frames, lock);
+  IrqsOffLock lock{s.frames_lock};
+  Result<PhysAddr> frame = this_cpu_frames().alloc(s.frames, lock);
   arch::irq_restore(flags);
   return frame.ok() ? *frame : 0;
 }
 
 [[gnu::noinline]] void free_frame_slow(PhysAddr frame, uint64_t flags) {
   MemoryState& s = state();
-  FramesLockRef lock{s.frames_lock};
-  Status freed = this_cpu().frames.free(frame, s.frames, lock);
+  IrqsOffLock lock{s.frames_lock};
+  Status freed = this_cpu_frames().free(frame, s.frames, lock);
   arch::irq_restore(flags);
   if (!freed.ok()) panic("frame allocator: bad free of frame {:#x}: {}", frame, freed.error());
 }
@@ -124,6 +113,67 @@ Result<PhysAddr> KernelTableFrames::alloc_table() {
 void KernelTableFrames::free_table(PhysAddr frame) {
   free_frame(frame);
 }
+
+// --- Heap ----------------------------------------------------------------------------------
+// heap_allocate_class and heap_free below are the fast paths: this CPU's magazine with
+// interrupts off and no lock (heap_cache.h). Refill, drain and everything that is not a
+// claimable slab object are out of line here, under the heap lock.
+
+}  // namespace
+
+namespace detail {
+
+constinit HeapMagazine g_heap_magazines[arch::kMaxCpus * Heap::kClasses];
+constinit BuddyAllocator g_heap_pages;
+
+void* heap_refill_and_allocate(usize size_class, uint64_t flags) {
+  MemoryState& s = state();
+  IrqsOffLock lock{s.heap_lock};
+  HeapMagazine& magazine = this_cpu_magazine(size_class);
+  void* object = nullptr;
+  if (!magazine.try_allocate(&object)) {
+    lock.lock();
+    magazine.refill(s.heap, size_class);
+    lock.unlock();
+    (void)magazine.try_allocate(&object);
+  }
+  arch::irq_restore(flags);
+  return object;
+}
+
+void heap_free_to_full_magazine(usize size_class, void* object, uint64_t flags) {
+  MemoryState& s = state();
+  s.heap_lock.acquire_irqs_off();
+  this_cpu_magazine(size_class).free_claimed(s.heap, object);
+  s.heap_lock.release_irqs_off();
+  arch::irq_restore(flags);
+}
+
+// Null, a buddy block, or a bad free (double, interior, foreign): the locked Heap::free tells
+// them apart.
+void heap_free_unclaimed(void* pointer) {
+  if (pointer == nullptr) return;
+  MemoryState& s = state();
+  uint64_t flags = s.heap_lock.acquire();
+  Status freed = s.heap.free(pointer);
+  s.heap_lock.release(flags);
+  if (!freed.ok()) {
+    if (freed.error() == Error::kAlreadyExists) panic("heap: double free of {}", pointer);
+    panic("heap: free of {}, which the heap never gave out", pointer);
+  }
+}
+
+void* heap_allocate_other(usize size, usize align) {
+  MemoryState& s = state();
+  uint64_t flags = s.heap_lock.acquire();
+  Result<void*> p = s.heap.allocate(size, align);
+  s.heap_lock.release(flags);
+  return p.ok() ? *p : nullptr;
+}
+
+}  // namespace detail
+
+namespace {
 
 // --- Kernel mappings -----------------------------------------------------------------------
 
@@ -243,7 +293,7 @@ void* boot_carve(usize bytes) {
 PhysAddr allocate_frame_or_zero() {
   uint64_t flags = arch::irq_save();
   PhysAddr frame;
-  if (!this_cpu().frames.try_pop(&frame)) [[unlikely]] return allocate_frame_slow(flags);
+  if (!this_cpu_frames().try_pop(&frame)) [[unlikely]] return allocate_frame_slow(flags);
   arch::irq_restore(flags);
   return frame;
 }
@@ -254,41 +304,41 @@ void free_frame(PhysAddr frame) {
     return free_frame_slow(frame, arch::irq_save());
   }
   uint64_t flags = arch::irq_save();
-  if (!this_cpu().frames.try_push(frame)) [[unlikely]] return free_frame_slow(frame, flags);
+  if (!this_cpu_frames().try_push(frame)) [[unlikely]] return free_frame_slow(frame, flags);
   arch::irq_restore(flags);
 }
 
 Result<PhysAddr> allocate_frame_run(usize count, usize align_frames) {
   MemoryState& s = state();
-  uint64_t flags = s.frames_lock.lock.acquire();
+  uint64_t flags = s.frames_lock.acquire();
   Result<PhysAddr> run = s.frames.alloc_run(count, align_frames);
-  s.frames_lock.lock.release(flags);
+  s.frames_lock.release(flags);
   return run;
 }
 
 Status free_frame_run(PhysAddr base, usize count) {
   MemoryState& s = state();
-  uint64_t flags = s.frames_lock.lock.acquire();
+  uint64_t flags = s.frames_lock.acquire();
   Status freed = s.frames.free_run(base, count);
-  s.frames_lock.lock.release(flags);
+  s.frames_lock.release(flags);
   return freed;
 }
 
 FrameCounts frame_counts() {
   MemoryState& s = state();
-  uint64_t flags = s.frames_lock.lock.acquire();
+  uint64_t flags = s.frames_lock.acquire();
   uint64_t cached = 0, elsewhere = 0;
-  uint32_t self = this_cpu_index();
+  uint32_t self = arch::percpu::current_index();
   for (uint32_t cpu = 0; cpu < arch::kMaxCpus; ++cpu) {
     // Another CPU's count may change under us; counting is a snapshot, the sum stays exact
     // whenever no CPU is allocating.
-    uint64_t n = s.cpus[cpu].frames.count();
+    uint64_t n = g_cpu_frames[cpu].cache.count();
     cached += n;
     if (cpu != self) elsewhere += n;
   }
   FrameCounts counts{s.frames.total_frames(), s.frames.free_frames() + cached,
                      s.frames.reserved_frames(), s.frames.allocated_frames() - cached, elsewhere};
-  s.frames_lock.lock.release(flags);
+  s.frames_lock.release(flags);
   return counts;
 }
 
@@ -414,41 +464,21 @@ void init(const boot::BootInfo& info, PhysRange boot_data) {
   usize heap_size = align_up(min<uint64_t>(max<uint64_t>(ram_top, 64 * MiB), 64 * GiB),
                              uint64_t{BuddyAllocator::kMaxBlock});
   void* heap_map = boot_carve(BuddyAllocator::map_bytes_needed(heap_size));
-  Status heap_ready = s.buddy.init(
+  Status heap_ready = detail::g_heap_pages.init(
       kHeapBase, heap_size,
       MutableByteSpan(static_cast<uint8_t*>(heap_map), BuddyAllocator::map_bytes_needed(heap_size)),
       &s.heap_backing);
-  if (heap_ready.ok()) heap_ready = s.heap.init(&s.buddy);
+  if (heap_ready.ok()) heap_ready = s.heap.init(&detail::g_heap_pages);
   if (!heap_ready.ok()) panic("mm: heap init failed: {}", heap_ready.error());
 
   s.stack_slots = static_cast<uint64_t*>(boot_carve(kKernelStackSlots / 8));
   s.ready = true;
 }
 
-void* heap_allocate(usize size, usize align) {
-  MemoryState& s = state();
-  uint64_t flags = s.heap_lock.acquire();
-  Result<void*> p = s.heap.allocate(size, align);
-  s.heap_lock.release(flags);
-  return p.ok() ? *p : nullptr;
-}
-
-void heap_free(void* pointer) {
-  if (pointer == nullptr) return;
-  MemoryState& s = state();
-  uint64_t flags = s.heap_lock.acquire();
-  Status freed = s.heap.free(pointer);
-  s.heap_lock.release(flags);
-  if (!freed.ok()) {
-    if (freed.error() == Error::kAlreadyExists) panic("heap: double free of {}", pointer);
-    panic("heap: free of {}, which the heap never gave out", pointer);
-  }
-}
-
 HeapCounts heap_counts() {
   MemoryState& s = state();
   uint64_t flags = s.heap_lock.acquire();
-  HeapCounts counts{s.buddy.backed_bytes(), s.buddy.allocated_bytes()};
+  HeapCounts counts{detail::g_heap_pages.backed_bytes(), detail::g_heap_pages.allocated_bytes()};
   s.heap_lock.release(flags);
   return counts;
 }
