@@ -8,6 +8,7 @@
 #include "kernel/core/panic.h"
 #include "kernel/lib/new.h"
 #include "kernel/mm/buddy.h"
+#include "kernel/mm/direct_map.h"
 #include "kernel/mm/frame_allocator.h"
 #include "kernel/mm/heap_cache.h"
 #include "kernel/mm/kernel_layout.h"
@@ -23,9 +24,13 @@ namespace {
 
 // --- Interfaces the pure allocators borrow ---------------------------------------------------
 
+// All of RAM is in the direct map, so page-table walks reach tables by adding its base.
 class DirectMapMemory final : public PhysicalMemory {
  public:
-  uint64_t* table(PhysAddr pa) override { return phys_to_virt<uint64_t>(pa); }
+  DirectMapMemory() : PhysicalMemory(kDirectMapBase) {}
+
+ private:
+  uint64_t* table_at(PhysAddr pa) override { return phys_to_virt<uint64_t>(pa); }
 };
 
 // Spinlock adapter for FrameCache and HeapCache, which take the shared lock only to refill or
@@ -200,7 +205,8 @@ Status map_fresh_frames(uptr base, usize size) {
       TlbFlush flush;
       uint64_t flags = s.aspace_lock.acquire();
       mapped = s.kernel_tables->map(base + offset, *frame, kPageSize,
-                                    Permissions{.write = true, .global = true}, flush, false);
+                                    Permissions{.write = true, .global = true}, flush,
+                                    PageSize::k4KiB);
       s.aspace_lock.release(flags);
       if (!mapped.ok()) free_frame(*frame);
     }
@@ -216,15 +222,7 @@ Status KernelHeapBacking::back(uptr base, usize size) {
   return map_fresh_frames(base, size);
 }
 
-bool is_usable_ram(const boot::BootInfo& info, uint64_t base, uint64_t size) {
-  for (usize i = 0; i < info.memory_count; ++i) {
-    const boot::MemoryRegion& r = info.memory[i];
-    if (r.type == 1 && r.base < base + size && base < r.base + r.length) return true;
-  }
-  return false;
-}
-
-void build_kernel_address_space(const boot::BootInfo& info, uint64_t phys_top) {
+void build_kernel_address_space(Span<const PhysRange> usable, uint64_t phys_top) {
   MemoryState& s = state();
   Result<PageTable> created = PageTable::create(s.direct_map, s.table_frames);
   if (!created.ok()) panic("mm: no frame for the kernel PML4: {}", created.error());
@@ -242,18 +240,20 @@ void build_kernel_address_space(const boot::BootInfo& info, uint64_t phys_top) {
   }
 
   TlbFlush flush;  // the new tables are not loaded yet: nothing to invalidate
-  // Direct map of [0, phys_top) in 2 MiB pages: write-back where the memory map has RAM,
-  // uncached elsewhere (device memory such as the local APIC at 0xfee00000).
-  // Runs of equal cache mode go to map() whole, which walks the tables once per run.
+  // Direct map of [0, phys_top): write-back where the memory map has RAM, uncached elsewhere
+  // (device memory such as the local APIC at 0xfee00000), decided per 2 MiB. Runs of equal
+  // cache mode go to map() whole, which uses 1 GiB pages where the CPU has them and a run
+  // covers an aligned GiB, 2 MiB pages elsewhere, filling each table in one pass.
+  PageSize largest = arch::has_1gib_pages() ? PageSize::k1GiB : PageSize::k2MiB;
   for (uint64_t run = 0; run < phys_top;) {
-    bool ram = is_usable_ram(info, run, kLargePageSize);
-    uint64_t end = run + kLargePageSize;
-    while (end < phys_top && is_usable_ram(info, end, kLargePageSize) == ram) end += kLargePageSize;
+    CacheRun r = direct_map_run(usable, run, phys_top);
     Permissions perms{.write = true, .global = true};
-    if (!ram) perms.cache = CacheMode::kUncached;
-    Status mapped = tables.map(kDirectMapBase + run, run, end - run, perms, flush);
-    if (!mapped.ok()) panic("mm: direct map of {:#x}..{:#x} failed: {}", run, end, mapped.error());
-    run = end;
+    if (!r.ram) perms.cache = CacheMode::kUncached;
+    Status mapped = tables.map(kDirectMapBase + run, run, r.end - run, perms, flush, largest);
+    if (!mapped.ok()) {
+      panic("mm: direct map of {:#x}..{:#x} failed: {}", run, r.end, mapped.error());
+    }
+    run = r.end;
   }
 
   // The kernel image, W^X per section (kernel.ld puts each class on its own pages).
@@ -270,7 +270,8 @@ void build_kernel_address_space(const boot::BootInfo& info, uint64_t phys_top) {
   for (const Section& section : sections) {
     uptr va = reinterpret_cast<uptr>(section.start);
     usize size = static_cast<usize>(section.end - section.start);
-    Status mapped = tables.map(va, va - kKernelImageBase, size, section.perms, flush, false);
+    Status mapped =
+        tables.map(va, va - kKernelImageBase, size, section.perms, flush, PageSize::k4KiB);
     if (!mapped.ok()) panic("mm: mapping the kernel image at {:#x} failed: {}", va, mapped.error());
   }
   arch::load_address_space(tables.root());
@@ -346,9 +347,10 @@ Status map_kernel(uptr va, PhysAddr pa, usize size, Permissions perms) {
   MemoryState& s = state();
   TlbFlush flush;
   uint64_t flags = s.aspace_lock.acquire();
-  Status mapped = s.kernel_tables->map(va, pa, size, perms, flush, false);
+  Status mapped = s.kernel_tables->map(va, pa, size, perms, flush, PageSize::k4KiB);
   s.aspace_lock.release(flags);
-  arch::apply_tlb_flush(flush);
+  // Mapping over not-present entries needs no invalidation; only a failed map's freed tables do.
+  if (!flush.empty()) [[unlikely]] invalidate_everywhere(flush);
   return mapped;
 }
 
@@ -456,7 +458,7 @@ void init(const boot::BootInfo& info, PhysRange boot_data) {
                                MutableByteSpan(phys_to_virt<uint8_t>(storage), storage_bytes));
   if (!built.ok()) panic("mm: frame allocator init failed: {}", built.error());
 
-  build_kernel_address_space(info,
+  build_kernel_address_space(Span<const PhysRange>(usable, usable_count),
                              max<uint64_t>(align_up(ram_top, uint64_t{kLargePageSize}), 4 * GiB));
   arch::enable_mmu_features();
 
