@@ -144,7 +144,9 @@ class FrameCache {
   template <typename Lock>
   Result<PhysAddr> alloc(FrameAllocator& shared, Lock& lock) {
     PhysAddr frame;
-    if (try_pop(&frame)) [[likely]] return frame;
+    if (try_pop(&frame)) [[likely]] {
+      return frame;
+    }
     lock.lock();
     refill(shared);
     lock.unlock();
@@ -161,13 +163,17 @@ class FrameCache {
     if ((frame & (kPageSize - 1)) != 0) [[unlikely]] {
       return Error::kNotAligned;
     }
-    if (frame >= shared.address_limit()) [[unlikely]] return Error::kInvalidArgument;
+    if (frame >= shared.address_limit()) [[unlikely]] {
+      return Error::kInvalidArgument;
+    }
 #if EXO_MM_CACHE_CHECKS
     for (usize i = 0; i < count_; ++i) {
       if (frames_[i] == frame) return Error::kAlreadyExists;
     }
 #endif
-    if (try_push(frame)) [[likely]] return ok_status();
+    if (try_push(frame)) [[likely]] {
+      return ok_status();
+    }
     lock.lock();
     Status drained = drain(shared, kBatch);
     lock.unlock();
@@ -182,14 +188,18 @@ class FrameCache {
   // and the limit.
   bool try_pop(PhysAddr* frame) {
     usize n = count_;
-    if (n == 0) [[unlikely]] return false;
+    if (n == 0) [[unlikely]] {
+      return false;
+    }
     set_count(n - 1);
     *frame = frames_[n - 1];
     return true;
   }
   bool try_push(PhysAddr frame) {
     usize n = count_;
-    if (n == kCapacity) [[unlikely]] return false;
+    if (n == kCapacity) [[unlikely]] {
+      return false;
+    }
     frames_[n] = frame;
     set_count(n + 1);
     return true;
@@ -216,7 +226,9 @@ class FrameCache {
  private:
   // Only the owner writes count_ (relaxed atomic stores, so count() may read it from another
   // CPU); it reads it plainly.
-  void set_count(usize n) { __atomic_store_n(&count_, n, __ATOMIC_RELAXED); }
+  void set_count(usize n) {
+    __atomic_store_n(&count_, n, __ATOMIC_RELAXED);
+  }
 
   usize count_ = 0;
   PhysAddr frames_[kCapacity] = {};

@@ -39,7 +39,9 @@ class HeapMagazine {
   // the caller must still place it: free_claimed does).
   bool try_allocate(void** object) {
     usize n = count_;
-    if (n == 0) [[unlikely]] return false;
+    if (n == 0) [[unlikely]] {
+      return false;
+    }
     set_count(n - 1);
     *object = objects_[n - 1];
     SlabCache::mark_allocated(*object);
@@ -47,7 +49,9 @@ class HeapMagazine {
   }
   bool try_free(void* object) {
     usize n = count_;
-    if (n == kCapacity) [[unlikely]] return false;
+    if (n == kCapacity) [[unlikely]] {
+      return false;
+    }
     objects_[n] = object;
     set_count(n + 1);
     return true;
@@ -92,7 +96,9 @@ class HeapCache {
   template <typename Lock>
   void* allocate(Heap& heap, usize cls, Lock& lock) {
     void* object;
-    if (magazines_[cls].try_allocate(&object)) [[likely]] return object;
+    if (magazines_[cls].try_allocate(&object)) [[likely]] {
+      return object;
+    }
     lock.lock();
     magazines_[cls].refill(heap, cls);
     lock.unlock();
@@ -111,7 +117,9 @@ class HeapCache {
       lock.unlock();
       return freed;
     }
-    if (magazines_[cls].try_free(object)) [[likely]] return ok_status();
+    if (magazines_[cls].try_free(object)) [[likely]] {
+      return ok_status();
+    }
     lock.lock();
     magazines_[cls].free_claimed(heap, object);
     lock.unlock();

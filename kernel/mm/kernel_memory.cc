@@ -63,7 +63,9 @@ static_assert(sizeof(CpuFrames) == 1024);
 constinit CpuFrames g_cpu_frames[arch::kMaxCpus];
 
 // This CPU's frame cache. Precondition: interrupts off until the caller is done with it.
-FrameCache& this_cpu_frames() { return g_cpu_frames[arch::percpu::current_index()].cache; }
+FrameCache& this_cpu_frames() {
+  return g_cpu_frames[arch::percpu::current_index()].cache;
+}
 
 struct MemoryState {
   FrameAllocator frames;
@@ -204,9 +206,9 @@ Status map_fresh_frames(uptr base, usize size) {
     if (frame.ok()) {
       TlbFlush flush;
       uint64_t flags = s.aspace_lock.acquire();
-      mapped = s.kernel_tables->map(base + offset, *frame, kPageSize,
-                                    Permissions{.write = true, .global = true}, flush,
-                                    PageSize::k4KiB);
+      mapped =
+          s.kernel_tables->map(base + offset, *frame, kPageSize,
+                               Permissions{.write = true, .global = true}, flush, PageSize::k4KiB);
       s.aspace_lock.release(flags);
       if (!mapped.ok()) free_frame(*frame);
     }
@@ -294,7 +296,9 @@ void* boot_carve(usize bytes) {
 PhysAddr allocate_frame_or_zero() {
   uint64_t flags = arch::irq_save();
   PhysAddr frame;
-  if (!this_cpu_frames().try_pop(&frame)) [[unlikely]] return allocate_frame_slow(flags);
+  if (!this_cpu_frames().try_pop(&frame)) [[unlikely]] {
+    return allocate_frame_slow(flags);
+  }
   arch::irq_restore(flags);
   return frame;
 }
@@ -305,7 +309,9 @@ void free_frame(PhysAddr frame) {
     return free_frame_slow(frame, arch::irq_save());
   }
   uint64_t flags = arch::irq_save();
-  if (!this_cpu_frames().try_push(frame)) [[unlikely]] return free_frame_slow(frame, flags);
+  if (!this_cpu_frames().try_push(frame)) [[unlikely]] {
+    return free_frame_slow(frame, flags);
+  }
   arch::irq_restore(flags);
 }
 
@@ -350,7 +356,9 @@ Status map_kernel(uptr va, PhysAddr pa, usize size, Permissions perms) {
   Status mapped = s.kernel_tables->map(va, pa, size, perms, flush, PageSize::k4KiB);
   s.aspace_lock.release(flags);
   // Mapping over not-present entries needs no invalidation; only a failed map's freed tables do.
-  if (!flush.empty()) [[unlikely]] invalidate_everywhere(flush);
+  if (!flush.empty()) [[unlikely]] {
+    invalidate_everywhere(flush);
+  }
   return mapped;
 }
 

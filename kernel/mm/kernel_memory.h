@@ -2,13 +2,13 @@
 // pure allocators in this folder: frames, the kernel address space, the heap and kernel stacks.
 #pragma once
 
+#include "kernel/arch/x86_64/interrupts.h"
+#include "kernel/arch/x86_64/percpu.h"
 #include "kernel/boot/multiboot2.h"
 #include "kernel/lib/result.h"
 #include "kernel/lib/types.h"
-#include "kernel/mm/kernel_layout.h"
-#include "kernel/arch/x86_64/interrupts.h"
-#include "kernel/arch/x86_64/percpu.h"
 #include "kernel/mm/heap_cache.h"
+#include "kernel/mm/kernel_layout.h"
 #include "kernel/mm/page_table.h"
 #include "kernel/mm/slab.h"
 
@@ -69,7 +69,9 @@ bool ready();
 PhysAddr allocate_frame_or_zero();
 inline Result<PhysAddr> allocate_frame() {
   PhysAddr frame = allocate_frame_or_zero();
-  if (frame == 0) [[unlikely]] return Error::kNoMemory;
+  if (frame == 0) [[unlikely]] {
+    return Error::kNoMemory;
+  }
   return frame;
 }
 void free_frame(PhysAddr frame);

@@ -149,17 +149,20 @@ Status PageTable::map_page(VirtAddr va, PhysAddr pa, Permissions perms, TlbFlush
   EXO_TRY(check_perms(va, kPageSize, perms));
   // With the window known to be there, the inlined walk has no call left in it, so this
   // function needs no callee-saved registers either.
-  if (memory_->window() == 0) [[unlikely]] return map_page_creating(va, pa, perms, flush);
+  if (memory_->window() == 0) [[unlikely]] {
+    return map_page_creating(va, pa, perms, flush);
+  }
   Leaf leaf = find_leaf(va);
   if (leaf.entry != nullptr) return Error::kAlreadyExists;
   // Every table on the way exists (always so in the kernel half once it is in use).
-  if (leaf.level != 1) [[unlikely]] return map_page_creating(va, pa, perms, flush);
+  if (leaf.level != 1) [[unlikely]] {
+    return map_page_creating(va, pa, perms, flush);
+  }
   store(leaf.last, leaf_bits(perms, false) | pa);
   return ok_status();
 }
 
-Status PageTable::map_page_creating(VirtAddr va, PhysAddr pa, Permissions perms,
-                                    TlbFlush& flush) {
+Status PageTable::map_page_creating(VirtAddr va, PhysAddr pa, Permissions perms, TlbFlush& flush) {
   Error error = Error::kNoMemory;
   uint64_t* slot = slot_for(va, 1, &error);
   if (slot == nullptr) {
@@ -174,7 +177,9 @@ Status PageTable::map_page_creating(VirtAddr va, PhysAddr pa, Permissions perms,
 
 Status PageTable::map(VirtAddr va, PhysAddr pa, usize size, Permissions perms, TlbFlush& flush,
                       PageSize largest) {
-  if (size == kPageSize) [[likely]] return map_page(va, pa, perms, flush);
+  if (size == kPageSize) [[likely]] {
+    return map_page(va, pa, perms, flush);
+  }
   return map_range(va, pa, size, perms, flush, largest);
 }
 
@@ -286,7 +291,9 @@ void PageTable::reclaim(PhysAddr table_pa, unsigned level, VirtAddr lo, VirtAddr
 
 Status PageTable::unmap_page(VirtAddr va, TlbFlush& flush) {
   EXO_TRY(check_page(va));
-  if (memory_->window() == 0) [[unlikely]] return unmap_range(va, kPageSize, flush);
+  if (memory_->window() == 0) [[unlikely]] {
+    return unmap_range(va, kPageSize, flush);
+  }
   Leaf leaf = find_leaf(va);
   if (leaf.entry == nullptr) return Error::kNotFound;
   if (leaf.level != 1) return Error::kNotAligned;  // would cut a large page
@@ -298,7 +305,9 @@ Status PageTable::unmap_page(VirtAddr va, TlbFlush& flush) {
 }
 
 Status PageTable::unmap(VirtAddr va, usize size, TlbFlush& flush) {
-  if (size == kPageSize) [[likely]] return unmap_page(va, flush);
+  if (size == kPageSize) [[likely]] {
+    return unmap_page(va, flush);
+  }
   return unmap_range(va, size, flush);
 }
 

@@ -64,7 +64,9 @@ class PhysicalMemory {
   // The 512 entries of the table at `pa` (4 KiB aligned, a frame from TableFrameSource or the
   // root). Must not fail.
   uint64_t* table(PhysAddr pa) {
-    if (window_ != 0) [[likely]] return reinterpret_cast<uint64_t*>(window_ + pa);
+    if (window_ != 0) [[likely]] {
+      return reinterpret_cast<uint64_t*>(window_ + pa);
+    }
     return table_at(pa);
   }
   // The linear window's offset, or 0 when table_at() is the only way in.
@@ -228,7 +230,9 @@ class PageTable {
   // table() with the window read once per walk by the caller: a walk's stores cannot move it,
   // but the compiler cannot know that.
   uint64_t* entries(uptr window, PhysAddr pa) const {
-    if (window != 0) [[likely]] return reinterpret_cast<uint64_t*>(window + pa);
+    if (window != 0) [[likely]] {
+      return reinterpret_cast<uint64_t*>(window + pa);
+    }
     return memory_->table(pa);
   }
   // Allocates, zeroes and links a table below `entry` (not present) on the way to `va`; its

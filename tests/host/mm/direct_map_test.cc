@@ -54,8 +54,8 @@ TEST(DirectMapRuns, QemuLikeMap) {
 
 TEST(DirectMapRuns, AdjacentOverlappingAndEmptyRanges) {
   // Touching after rounding, overlapping, out of order, empty, unaligned, and past the top.
-  std::vector<PhysRange> ram = {{9 * k2M + 5, 3}, {3 * k2M + 4096, k2M},  {0, 0},
-                                {4 * k2M + 8192, 1}, {20 * k2M, 8 * k2M}, {22 * k2M, k2M},
+  std::vector<PhysRange> ram = {{9 * k2M + 5, 3},     {3 * k2M + 4096, k2M}, {0, 0},
+                                {4 * k2M + 8192, 1},  {20 * k2M, 8 * k2M},   {22 * k2M, k2M},
                                 {60 * k2M, 100 * k2M}};
   check_runs(ram, 64 * k2M);
   Span<const PhysRange> span(ram.data(), ram.size());

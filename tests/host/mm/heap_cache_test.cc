@@ -62,9 +62,9 @@ TEST(HeapClaim, AcceptsOnlyHandedOutObjectStarts) {
   usize cls = 99;
   EXPECT_FALSE(Heap::claim(f.buddy, nullptr, &cls));
   EXPECT_FALSE(Heap::claim(f.buddy, on_stack, &cls));
-  EXPECT_FALSE(Heap::claim(f.buddy, large, &cls));             // a buddy block, not a slab
-  EXPECT_FALSE(Heap::claim(f.buddy, object + 16, &cls));       // inside the object
-  EXPECT_FALSE(Heap::claim(f.buddy, object + 64, &cls));       // the next object: never handed out
+  EXPECT_FALSE(Heap::claim(f.buddy, large, &cls));        // a buddy block, not a slab
+  EXPECT_FALSE(Heap::claim(f.buddy, object + 16, &cls));  // inside the object
+  EXPECT_FALSE(Heap::claim(f.buddy, object + 64, &cls));  // the next object: never handed out
   EXPECT_FALSE(Heap::claim(f.buddy, reinterpret_cast<void*>(slab + 48), &cls));  // the header
   EXPECT_EQ(cls, 99u);  // untouched on refusal
   ASSERT_TRUE(Heap::claim(f.buddy, object, &cls));
@@ -271,7 +271,8 @@ TEST(HeapCache, RandomAgainstModelOnFourCpus) {
     ASSERT_FALSE(lock.held);
   }
   EXPECT_GT(double_frees, 0u);
-  for (auto& [p, l] : live) ASSERT_TRUE(cpus[0].free(f.heap, reinterpret_cast<void*>(p), lock).ok());
+  for (auto& [p, l] : live)
+    ASSERT_TRUE(cpus[0].free(f.heap, reinterpret_cast<void*>(p), lock).ok());
   usize cached = 0;
   for (HeapCache& c : cpus) cached += c.count();
   EXPECT_EQ(f.in_use(), cached);

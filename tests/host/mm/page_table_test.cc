@@ -166,7 +166,8 @@ TEST_P(PageTables, LargePages) {
 TEST_P(PageTables, SmallPagesOnly) {
   Fixture f(GetParam());
   TlbFlush flush;
-  ASSERT_TRUE(f.pt.map(kUser, kPa, kLargePageSize, Permissions::user_ro(), flush, PageSize::k4KiB).ok());
+  ASSERT_TRUE(
+      f.pt.map(kUser, kPa, kLargePageSize, Permissions::user_ro(), flush, PageSize::k4KiB).ok());
   EXPECT_EQ(f.pt.translate(kUser + 0x100000)->page_size, PageSize::k4KiB);
   // pa not 2 MiB aligned: small pages even though va is.
   ASSERT_TRUE(f.pt.map(kUser + kLargePageSize, kPa + kPageSize, kLargePageSize,
@@ -448,16 +449,13 @@ TEST_P(PageTables, FillsEachTableInOnePassAndDescendsIntoLeftoverTables) {
   Fixture f(GetParam());
   TlbFlush flush;
   // A kernel-half page table left empty under the third 2 MiB slot (kernel-half tables stay).
-  ASSERT_TRUE(f.pt.map(kKernel + 2 * kLargePageSize, kPa, kPageSize, Permissions::kernel_rw(),
-                       flush)
-                  .ok());
+  ASSERT_TRUE(
+      f.pt.map(kKernel + 2 * kLargePageSize, kPa, kPageSize, Permissions::kernel_rw(), flush).ok());
   ASSERT_TRUE(f.pt.unmap(kKernel + 2 * kLargePageSize, kPageSize, flush).ok());
   const usize tables = f.ram.outstanding();
-  ASSERT_TRUE(
-      f.pt.map(kKernel, kPa, 4 * kLargePageSize, Permissions::kernel_ro(), flush).ok());
+  ASSERT_TRUE(f.pt.map(kKernel, kPa, 4 * kLargePageSize, Permissions::kernel_ro(), flush).ok());
   EXPECT_EQ(f.ram.outstanding(), tables);  // no new table: the leftover one is filled instead
-  const PageSize expected[] = {PageSize::k2MiB, PageSize::k2MiB, PageSize::k4KiB,
-                               PageSize::k2MiB};
+  const PageSize expected[] = {PageSize::k2MiB, PageSize::k2MiB, PageSize::k4KiB, PageSize::k2MiB};
   for (usize slot = 0; slot < 4; ++slot) {
     for (usize off : {usize{0}, kPageSize * 3, kLargePageSize - kPageSize}) {
       Result<Translation> t = f.pt.translate(kKernel + slot * kLargePageSize + off + 9);
@@ -472,7 +470,8 @@ TEST_P(PageTables, FillsEachTableInOnePassAndDescendsIntoLeftoverTables) {
                        Permissions::user_rw(), flush, PageSize::k4KiB)
                   .ok());
   for (usize i = 1; i < 3 * 512; ++i) {
-    ASSERT_EQ(f.raw_leaf(kUser + i * kPageSize), (kPa + (i - 1) * kPageSize) | 0x8000'0000'0000'0007u);
+    ASSERT_EQ(f.raw_leaf(kUser + i * kPageSize),
+              (kPa + (i - 1) * kPageSize) | 0x8000'0000'0000'0007u);
   }
   EXPECT_EQ(f.raw_leaf(kUser), 0u);
 }
