@@ -102,15 +102,14 @@ PhysAddr kernel_root();
 
 // Kernel heap. heap_allocate returns null when memory is exhausted (never panics);
 // heap_free(nullptr) is a no-op; a double free or a pointer the heap never gave out panics
-// with a message naming it.
-//
+// with a message naming it. Any context, interrupts may be on.
 //
 // Both are inline (bottom of this file): sizes up to 2 KiB come from this CPU's magazine
 // (kernel/mm/heap_cache.h) with interrupts off for a few instructions and no lock, and a
 // constant size picks its slab class at compile time. The rest goes out of line under the heap
 // lock.
-void* heap_allocate(usize size, usize align = 16);
-void heap_free(void* pointer);
+inline void* heap_allocate(usize size, usize align = 16);
+inline void heap_free(void* pointer);
 struct HeapCounts {
   usize backed_bytes;     // address space with frames behind it
   usize allocated_bytes;  // handed out by the buddy layer (slab pages included)
