@@ -17,6 +17,10 @@ struct MmuFeatures {
 };
 MmuFeatures enable_mmu_features();
 
+// Whether the CPU can map 1 GiB pages: CPUID 80000001H:EDX.Page1GB[bit 26] (SDM vol. 3, 4.1.4).
+// Any CPU, any time.
+bool has_1gib_pages();
+
 // Makes `root` (a PML4's physical address) the current address space with PCID `pcid`
 // (0 when PCIDs are off). Flushes the TLB entries of that PCID.
 void load_address_space(uint64_t root, uint16_t pcid = 0);

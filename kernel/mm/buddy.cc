@@ -33,7 +33,7 @@ void BuddyAllocator::push(usize index, unsigned order) {
   if (head != nullptr) head->prev = block;
   free_lists_[order] = block;
   nonempty_ |= 1u << order;
-  map_[index] = BlockInfo::make(BlockInfo::State::kFree, order, false).raw();
+  set_map(index, BlockInfo::make(BlockInfo::State::kFree, order, false));
 }
 
 void BuddyAllocator::unlink(usize index, unsigned order) {
@@ -45,7 +45,7 @@ void BuddyAllocator::unlink(usize index, unsigned order) {
   }
   if (block->next != nullptr) block->next->prev = block->prev;
   if (free_lists_[order] == nullptr) nonempty_ &= ~(1u << order);
-  map_[index] = BlockInfo().raw();
+  set_map(index, BlockInfo());
 }
 
 void BuddyAllocator::release(usize index, unsigned order) {
@@ -101,7 +101,7 @@ Result<void*> BuddyAllocator::allocate_order(unsigned order, bool tagged) {
     --k;
     push(index + (usize{1} << k), k);
   }
-  map_[index] = BlockInfo::make(BlockInfo::State::kAllocated, order, tagged).raw();
+  set_map(index, BlockInfo::make(BlockInfo::State::kAllocated, order, tagged));
   free_bytes_ -= kMinBlock << order;
   return reinterpret_cast<void*>(address_of(index));
 }
@@ -129,7 +129,7 @@ Status BuddyAllocator::free(void* block, bool tagged) {
   }
   if (info.tagged() != tagged) return Error::kInvalidArgument;
   unsigned order = info.order();
-  map_[index] = BlockInfo().raw();
+  set_map(index, BlockInfo());
   free_bytes_ += kMinBlock << order;
   release(index, order);
   return ok_status();

@@ -111,6 +111,15 @@ class BuddyAllocator {
     if (offset >= backed_ || (address & (kMinBlock - 1)) != 0) return BlockInfo();
     return BlockInfo(map_[offset >> kMinShift]);
   }
+  // The record of the block head at `address`, for callers that hold no lock
+  // (the heap's lock-free free path): `address` must be aligned to kMinBlock; returns kNone
+  // outside the range. Reads the map byte atomically; the answer is stable only for blocks
+  // that cannot change meanwhile (an allocated block nobody is freeing).
+  BlockInfo info_unlocked(uptr address) const {
+    uptr offset = address - base_;  // wraps below base_, failing the bound check
+    if (offset >= size_) return BlockInfo();
+    return BlockInfo(__atomic_load_n(&map_[offset >> kMinShift], __ATOMIC_RELAXED));
+  }
   // Size in bytes of the allocated block at `block`, or kInvalidArgument.
   Result<usize> allocated_size(const void* block) const;
 
@@ -130,6 +139,11 @@ class BuddyAllocator {
   };
 
   usize index_of(uptr address) const { return (address - base_) >> kMinShift; }
+  // Map bytes change only under the owner's lock, but info_unlocked() reads them without it:
+  // relaxed atomic stores keep those reads race-free.
+  void set_map(usize index, BlockInfo info) {
+    __atomic_store_n(&map_[index], info.raw(), __ATOMIC_RELAXED);
+  }
   uptr address_of(usize index) const { return base_ + (index << kMinShift); }
   void push(usize index, unsigned order);
   void unlink(usize index, unsigned order);

@@ -87,6 +87,7 @@ Status FrameAllocator::init(Span<const PhysRange> usable, Span<const PhysRange> 
   summary2_ = summary1_ + l.words1;
   layout_ = l;
   frame_limit_ = frame_limit;
+  address_limit_ = frame_limit << kPageShift;
 
   for (const PhysRange& r : usable) {
     if (r.base > kAllOnes - kPageSize) continue;
@@ -237,11 +238,13 @@ bool FrameAllocator::is_free(PhysAddr frame) const {
 }
 
 void FrameCache::refill(FrameAllocator& shared) {
-  while (count_ < kBatch) {
+  usize n = count_;
+  while (n < kBatch) {
     Result<PhysAddr> frame = shared.alloc();
-    if (!frame.ok()) return;
-    frames_[count_++] = *frame;
+    if (!frame.ok()) break;
+    frames_[n++] = *frame;
   }
+  set_count(n);
 }
 
 Status FrameCache::drain(FrameAllocator& shared, usize count) {
@@ -257,7 +260,7 @@ Status FrameCache::drain(FrameAllocator& shared, usize count) {
     }
   }
   for (usize i = count; i < count_; ++i) frames_[i - count] = frames_[i];
-  count_ -= count;
+  set_count(count_ - count);
   if (failed) return first_error;
   return ok_status();
 }

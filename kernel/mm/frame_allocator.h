@@ -71,6 +71,8 @@ class FrameAllocator {
   uint64_t reserved_frames() const { return reserved_; }
   uint64_t allocated_frames() const { return total_ - reserved_ - free_count_; }
   uint64_t frame_limit() const { return frame_limit_; }
+  // frame_limit() in bytes: every frame this allocator can own lies below it.
+  PhysAddr address_limit() const { return address_limit_; }
 
   // True when `frame` is managed and currently free (for tests and debug checks).
   bool is_free(PhysAddr frame) const;
@@ -102,6 +104,7 @@ class FrameAllocator {
   uint64_t* managed_ = nullptr;
   Layout layout_ = {};
   uint64_t frame_limit_ = 0;
+  PhysAddr address_limit_ = 0;
   uint64_t total_ = 0;
   uint64_t free_count_ = 0;
   uint64_t reserved_ = 0;
@@ -140,13 +143,15 @@ class FrameCache {
   // kNoMemory only when the shared allocator has no frame at all.
   template <typename Lock>
   Result<PhysAddr> alloc(FrameAllocator& shared, Lock& lock) {
-    if (count_ == 0) [[unlikely]] {
-      lock.lock();
-      refill(shared);
-      lock.unlock();
-      if (count_ == 0) return Error::kNoMemory;
+    PhysAddr frame;
+    if (try_pop(&frame)) [[likely]] {
+      return frame;
     }
-    return frames_[--count_];
+    lock.lock();
+    refill(shared);
+    lock.unlock();
+    if (!try_pop(&frame)) return Error::kNoMemory;
+    return frame;
   }
 
   // Puts a frame back in the cache; when full, drains a batch to `shared` under `lock` first.
@@ -158,21 +163,46 @@ class FrameCache {
     if ((frame & (kPageSize - 1)) != 0) [[unlikely]] {
       return Error::kNotAligned;
     }
-    if ((frame >> kPageShift) >= shared.frame_limit()) [[unlikely]]
+    if (frame >= shared.address_limit()) [[unlikely]] {
       return Error::kInvalidArgument;
+    }
 #if EXO_MM_CACHE_CHECKS
     for (usize i = 0; i < count_; ++i) {
       if (frames_[i] == frame) return Error::kAlreadyExists;
     }
 #endif
-    if (count_ == kCapacity) [[unlikely]] {
-      lock.lock();
-      Status drained = drain(shared, kBatch);
-      lock.unlock();
-      if (!drained.ok()) return drained;
+    if (try_push(frame)) [[likely]] {
+      return ok_status();
     }
-    frames_[count_++] = frame;
+    lock.lock();
+    Status drained = drain(shared, kBatch);
+    lock.unlock();
+    if (!drained.ok()) return drained;
+    (void)try_push(frame);  // cannot fail: the drain made room
     return ok_status();
+  }
+
+  // The fast paths the two calls above are made of, for callers that keep their own slow path
+  // out of line (the kernel: kernel_memory.cc). try_pop returns false when the cache is empty;
+  // try_push returns false when it is full and checks nothing: the caller has checked alignment
+  // and the limit.
+  bool try_pop(PhysAddr* frame) {
+    usize n = count_;
+    if (n == 0) [[unlikely]] {
+      return false;
+    }
+    set_count(n - 1);
+    *frame = frames_[n - 1];
+    return true;
+  }
+  bool try_push(PhysAddr frame) {
+    usize n = count_;
+    if (n == kCapacity) [[unlikely]] {
+      return false;
+    }
+    frames_[n] = frame;
+    set_count(n + 1);
+    return true;
   }
 
   // Returns every cached frame to `shared` (CPU going offline, memory pressure).
@@ -181,8 +211,9 @@ class FrameCache {
     return drain(shared, count_);
   }
 
+  // Frames held. Another CPU may read it (for counters) while the owner changes it.
   usize count() const {
-    return count_;
+    return __atomic_load_n(&count_, __ATOMIC_RELAXED);
   }
 
   // Moves up to kBatch frames from `shared` into the cache. Locking: caller holds shared's lock.
@@ -193,8 +224,14 @@ class FrameCache {
   Status drain(FrameAllocator& shared, usize count);
 
  private:
-  PhysAddr frames_[kCapacity] = {};
+  // Only the owner writes count_ (relaxed atomic stores, so count() may read it from another
+  // CPU); it reads it plainly.
+  void set_count(usize n) {
+    __atomic_store_n(&count_, n, __ATOMIC_RELAXED);
+  }
+
   usize count_ = 0;
+  PhysAddr frames_[kCapacity] = {};
 };
 
 }  // namespace exo::mm

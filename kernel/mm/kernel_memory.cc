@@ -8,7 +8,9 @@
 #include "kernel/core/panic.h"
 #include "kernel/lib/new.h"
 #include "kernel/mm/buddy.h"
+#include "kernel/mm/direct_map.h"
 #include "kernel/mm/frame_allocator.h"
+#include "kernel/mm/heap_cache.h"
 #include "kernel/mm/kernel_layout.h"
 #include "kernel/mm/page_table.h"
 #include "kernel/mm/pte.h"
@@ -22,22 +24,21 @@ namespace {
 
 // --- Interfaces the pure allocators borrow ---------------------------------------------------
 
+// All of RAM is in the direct map, so page-table walks reach tables by adding its base.
 class DirectMapMemory final : public PhysicalMemory {
  public:
-  uint64_t* table(PhysAddr pa) override { return phys_to_virt<uint64_t>(pa); }
+  DirectMapMemory() : PhysicalMemory(kDirectMapBase) {}
+
+ private:
+  uint64_t* table_at(PhysAddr pa) override { return phys_to_virt<uint64_t>(pa); }
 };
 
-// Spinlock adapter for FrameCache, which takes the shared lock only to refill or drain.
-// Interrupts are already off around every cache operation (see frame_alloc/frame_free).
-struct FramesLock {
-  Spinlock lock;
-  void lock_() { lock.acquire_irqs_off(); }
-  void unlock_() { lock.release_irqs_off(); }
-};
-struct FramesLockRef {
-  FramesLock& l;
-  void lock() { l.lock_(); }
-  void unlock() { l.unlock_(); }
+// Spinlock adapter for FrameCache and HeapCache, which take the shared lock only to refill or
+// drain. Interrupts are already off around every per-CPU cache operation.
+struct IrqsOffLock {
+  Spinlock& l;
+  void lock() { l.acquire_irqs_off(); }
+  void unlock() { l.release_irqs_off(); }
 };
 
 class KernelTableFrames final : public TableFrameSource {
@@ -53,10 +54,22 @@ class KernelHeapBacking final : public HeapBacking {
 
 // --- State ---------------------------------------------------------------------------------
 
+// What each CPU keeps to itself besides its heap magazines: its frame cache, used only by
+// that CPU with interrupts off. Sized to a power of two so finding it is one shift.
+struct alignas(1024) CpuFrames {
+  FrameCache cache;
+};
+static_assert(sizeof(CpuFrames) == 1024);
+constinit CpuFrames g_cpu_frames[arch::kMaxCpus];
+
+// This CPU's frame cache. Precondition: interrupts off until the caller is done with it.
+FrameCache& this_cpu_frames() {
+  return g_cpu_frames[arch::percpu::current_index()].cache;
+}
+
 struct MemoryState {
   FrameAllocator frames;
-  FramesLock frames_lock;
-  FrameCache caches[arch::kMaxCpus];
+  Spinlock frames_lock;
   DirectMapMemory direct_map;
   KernelTableFrames table_frames;
   // The kernel address space; its lock orders after the heap and stack locks, before frames.
@@ -65,8 +78,7 @@ struct MemoryState {
   alignas(PageTable) uint8_t kernel_tables_storage[sizeof(PageTable)];
   Spinlock heap_lock;
   KernelHeapBacking heap_backing;
-  BuddyAllocator buddy;
-  Heap heap;
+  Heap heap;  // over detail::g_heap_pages
   Spinlock stacks_lock;
   uint64_t* stack_slots = nullptr;  // one bit per slot, set = in use
   // Freed stacks kept mapped for reuse: thread churn then costs no unmap and no TLB shootdown.
@@ -82,22 +94,23 @@ MemoryState& state() {
   return *reinterpret_cast<MemoryState*>(g_state_storage);
 }
 
-// arch::early_init installs the boot CPU's per-CPU block before memory exists, so this is valid
-// from mm::init on.
-uint32_t this_cpu_index() { return arch::percpu::current().index; }
-
 // --- Frames --------------------------------------------------------------------------------
+// allocate_frame_or_zero and free_frame below are the fast paths: the cache's pop or push with
+// interrupts off, no lock and no call. Refill, drain and errors are out of line here.
 
-Result<PhysAddr> frame_alloc_locked_irqs_off() {
+[[gnu::noinline]] PhysAddr allocate_frame_slow(uint64_t flags) {
   MemoryState& s = state();
-  FramesLockRef lock{s.frames_lock};
-  return s.caches[this_cpu_index()].alloc(s.frames, lock);
+  IrqsOffLock lock{s.frames_lock};
+  Result<PhysAddr> frame = this_cpu_frames().alloc(s.frames, lock);
+  arch::irq_restore(flags);
+  return frame.ok() ? *frame : 0;
 }
 
-void frame_free_irqs_off(PhysAddr frame) {
+[[gnu::noinline]] void free_frame_slow(PhysAddr frame, uint64_t flags) {
   MemoryState& s = state();
-  FramesLockRef lock{s.frames_lock};
-  Status freed = s.caches[this_cpu_index()].free(frame, s.frames, lock);
+  IrqsOffLock lock{s.frames_lock};
+  Status freed = this_cpu_frames().free(frame, s.frames, lock);
+  arch::irq_restore(flags);
   if (!freed.ok()) panic("frame allocator: bad free of frame {:#x}: {}", frame, freed.error());
 }
 
@@ -107,6 +120,67 @@ Result<PhysAddr> KernelTableFrames::alloc_table() {
 void KernelTableFrames::free_table(PhysAddr frame) {
   free_frame(frame);
 }
+
+// --- Heap ----------------------------------------------------------------------------------
+// heap_allocate_class and heap_free below are the fast paths: this CPU's magazine with
+// interrupts off and no lock (heap_cache.h). Refill, drain and everything that is not a
+// claimable slab object are out of line here, under the heap lock.
+
+}  // namespace
+
+namespace detail {
+
+constinit HeapMagazine g_heap_magazines[arch::kMaxCpus * Heap::kClasses];
+constinit BuddyAllocator g_heap_pages;
+
+void* heap_refill_and_allocate(usize size_class, uint64_t flags) {
+  MemoryState& s = state();
+  IrqsOffLock lock{s.heap_lock};
+  HeapMagazine& magazine = this_cpu_magazine(size_class);
+  void* object = nullptr;
+  if (!magazine.try_allocate(&object)) {
+    lock.lock();
+    magazine.refill(s.heap, size_class);
+    lock.unlock();
+    (void)magazine.try_allocate(&object);
+  }
+  arch::irq_restore(flags);
+  return object;
+}
+
+void heap_free_to_full_magazine(usize size_class, void* object, uint64_t flags) {
+  MemoryState& s = state();
+  s.heap_lock.acquire_irqs_off();
+  this_cpu_magazine(size_class).free_claimed(s.heap, object);
+  s.heap_lock.release_irqs_off();
+  arch::irq_restore(flags);
+}
+
+// Null, a buddy block, or a bad free (double, interior, foreign): the locked Heap::free tells
+// them apart.
+void heap_free_unclaimed(void* pointer) {
+  if (pointer == nullptr) return;
+  MemoryState& s = state();
+  uint64_t flags = s.heap_lock.acquire();
+  Status freed = s.heap.free(pointer);
+  s.heap_lock.release(flags);
+  if (!freed.ok()) {
+    if (freed.error() == Error::kAlreadyExists) panic("heap: double free of {}", pointer);
+    panic("heap: free of {}, which the heap never gave out", pointer);
+  }
+}
+
+void* heap_allocate_other(usize size, usize align) {
+  MemoryState& s = state();
+  uint64_t flags = s.heap_lock.acquire();
+  Result<void*> p = s.heap.allocate(size, align);
+  s.heap_lock.release(flags);
+  return p.ok() ? *p : nullptr;
+}
+
+}  // namespace detail
+
+namespace {
 
 // --- Kernel mappings -----------------------------------------------------------------------
 
@@ -132,8 +206,9 @@ Status map_fresh_frames(uptr base, usize size) {
     if (frame.ok()) {
       TlbFlush flush;
       uint64_t flags = s.aspace_lock.acquire();
-      mapped = s.kernel_tables->map(base + offset, *frame, kPageSize,
-                                    Permissions{.write = true, .global = true}, flush, false);
+      mapped =
+          s.kernel_tables->map(base + offset, *frame, kPageSize,
+                               Permissions{.write = true, .global = true}, flush, PageSize::k4KiB);
       s.aspace_lock.release(flags);
       if (!mapped.ok()) free_frame(*frame);
     }
@@ -149,15 +224,7 @@ Status KernelHeapBacking::back(uptr base, usize size) {
   return map_fresh_frames(base, size);
 }
 
-bool is_usable_ram(const boot::BootInfo& info, uint64_t base, uint64_t size) {
-  for (usize i = 0; i < info.memory_count; ++i) {
-    const boot::MemoryRegion& r = info.memory[i];
-    if (r.type == 1 && r.base < base + size && base < r.base + r.length) return true;
-  }
-  return false;
-}
-
-void build_kernel_address_space(const boot::BootInfo& info, uint64_t phys_top) {
+void build_kernel_address_space(Span<const PhysRange> usable, uint64_t phys_top) {
   MemoryState& s = state();
   Result<PageTable> created = PageTable::create(s.direct_map, s.table_frames);
   if (!created.ok()) panic("mm: no frame for the kernel PML4: {}", created.error());
@@ -175,18 +242,20 @@ void build_kernel_address_space(const boot::BootInfo& info, uint64_t phys_top) {
   }
 
   TlbFlush flush;  // the new tables are not loaded yet: nothing to invalidate
-  // Direct map of [0, phys_top) in 2 MiB pages: write-back where the memory map has RAM,
-  // uncached elsewhere (device memory such as the local APIC at 0xfee00000).
-  // Runs of equal cache mode go to map() whole, which walks the tables once per run.
+  // Direct map of [0, phys_top): write-back where the memory map has RAM, uncached elsewhere
+  // (device memory such as the local APIC at 0xfee00000), decided per 2 MiB. Runs of equal
+  // cache mode go to map() whole, which uses 1 GiB pages where the CPU has them and a run
+  // covers an aligned GiB, 2 MiB pages elsewhere, filling each table in one pass.
+  PageSize largest = arch::has_1gib_pages() ? PageSize::k1GiB : PageSize::k2MiB;
   for (uint64_t run = 0; run < phys_top;) {
-    bool ram = is_usable_ram(info, run, kLargePageSize);
-    uint64_t end = run + kLargePageSize;
-    while (end < phys_top && is_usable_ram(info, end, kLargePageSize) == ram) end += kLargePageSize;
+    CacheRun r = direct_map_run(usable, run, phys_top);
     Permissions perms{.write = true, .global = true};
-    if (!ram) perms.cache = CacheMode::kUncached;
-    Status mapped = tables.map(kDirectMapBase + run, run, end - run, perms, flush);
-    if (!mapped.ok()) panic("mm: direct map of {:#x}..{:#x} failed: {}", run, end, mapped.error());
-    run = end;
+    if (!r.ram) perms.cache = CacheMode::kUncached;
+    Status mapped = tables.map(kDirectMapBase + run, run, r.end - run, perms, flush, largest);
+    if (!mapped.ok()) {
+      panic("mm: direct map of {:#x}..{:#x} failed: {}", run, r.end, mapped.error());
+    }
+    run = r.end;
   }
 
   // The kernel image, W^X per section (kernel.ld puts each class on its own pages).
@@ -203,7 +272,8 @@ void build_kernel_address_space(const boot::BootInfo& info, uint64_t phys_top) {
   for (const Section& section : sections) {
     uptr va = reinterpret_cast<uptr>(section.start);
     usize size = static_cast<usize>(section.end - section.start);
-    Status mapped = tables.map(va, va - kKernelImageBase, size, section.perms, flush, false);
+    Status mapped =
+        tables.map(va, va - kKernelImageBase, size, section.perms, flush, PageSize::k4KiB);
     if (!mapped.ok()) panic("mm: mapping the kernel image at {:#x} failed: {}", va, mapped.error());
   }
   arch::load_address_space(tables.root());
@@ -223,50 +293,59 @@ void* boot_carve(usize bytes) {
 
 // --- Public interface ------------------------------------------------------------------------
 
-Result<PhysAddr> allocate_frame() {
+PhysAddr allocate_frame_or_zero() {
   uint64_t flags = arch::irq_save();
-  Result<PhysAddr> frame = frame_alloc_locked_irqs_off();
+  PhysAddr frame;
+  if (!this_cpu_frames().try_pop(&frame)) [[unlikely]] {
+    return allocate_frame_slow(flags);
+  }
   arch::irq_restore(flags);
   return frame;
 }
 
 void free_frame(PhysAddr frame) {
+  // The shared allocator checks everything else when the frame is drained to it.
+  if ((frame & (kPageSize - 1)) != 0 || frame >= state().frames.address_limit()) [[unlikely]] {
+    return free_frame_slow(frame, arch::irq_save());
+  }
   uint64_t flags = arch::irq_save();
-  frame_free_irqs_off(frame);
+  if (!this_cpu_frames().try_push(frame)) [[unlikely]] {
+    return free_frame_slow(frame, flags);
+  }
   arch::irq_restore(flags);
 }
 
 Result<PhysAddr> allocate_frame_run(usize count, usize align_frames) {
   MemoryState& s = state();
-  uint64_t flags = s.frames_lock.lock.acquire();
+  uint64_t flags = s.frames_lock.acquire();
   Result<PhysAddr> run = s.frames.alloc_run(count, align_frames);
-  s.frames_lock.lock.release(flags);
+  s.frames_lock.release(flags);
   return run;
 }
 
 Status free_frame_run(PhysAddr base, usize count) {
   MemoryState& s = state();
-  uint64_t flags = s.frames_lock.lock.acquire();
+  uint64_t flags = s.frames_lock.acquire();
   Status freed = s.frames.free_run(base, count);
-  s.frames_lock.lock.release(flags);
+  s.frames_lock.release(flags);
   return freed;
 }
 
 FrameCounts frame_counts() {
   MemoryState& s = state();
-  uint64_t flags = s.frames_lock.lock.acquire();
+  uint64_t flags = s.frames_lock.acquire();
   uint64_t cached = 0, elsewhere = 0;
-  uint32_t self = this_cpu_index();
+  uint32_t self = arch::percpu::current_index();
   for (uint32_t cpu = 0; cpu < arch::kMaxCpus; ++cpu) {
     // Another CPU's count may change under us; counting is a snapshot, the sum stays exact
     // whenever no CPU is allocating.
-    uint64_t n = s.caches[cpu].count();
+    uint64_t n = g_cpu_frames[cpu].cache.count();
     cached += n;
     if (cpu != self) elsewhere += n;
   }
   FrameCounts counts{s.frames.total_frames(), s.frames.free_frames() + cached,
                      s.frames.reserved_frames(), s.frames.allocated_frames() - cached, elsewhere};
-  s.frames_lock.lock.release(flags);
+  s.frames_lock.release(flags);
   return counts;
 }
 
@@ -274,9 +353,12 @@ Status map_kernel(uptr va, PhysAddr pa, usize size, Permissions perms) {
   MemoryState& s = state();
   TlbFlush flush;
   uint64_t flags = s.aspace_lock.acquire();
-  Status mapped = s.kernel_tables->map(va, pa, size, perms, flush, false);
+  Status mapped = s.kernel_tables->map(va, pa, size, perms, flush, PageSize::k4KiB);
   s.aspace_lock.release(flags);
-  arch::apply_tlb_flush(flush);
+  // Mapping over not-present entries needs no invalidation; only a failed map's freed tables do.
+  if (!flush.empty()) [[unlikely]] {
+    invalidate_everywhere(flush);
+  }
   return mapped;
 }
 
@@ -395,7 +477,7 @@ void init(const boot::BootInfo& info, PhysRange boot_data) {
                                MutableByteSpan(phys_to_virt<uint8_t>(storage), storage_bytes));
   if (!built.ok()) panic("mm: frame allocator init failed: {}", built.error());
 
-  build_kernel_address_space(info,
+  build_kernel_address_space(Span<const PhysRange>(usable, usable_count),
                              max<uint64_t>(align_up(ram_top, uint64_t{kLargePageSize}), 4 * GiB));
   arch::enable_mmu_features();
 
@@ -403,41 +485,21 @@ void init(const boot::BootInfo& info, PhysRange boot_data) {
   usize heap_size = align_up(min<uint64_t>(max<uint64_t>(ram_top, 64 * MiB), 64 * GiB),
                              uint64_t{BuddyAllocator::kMaxBlock});
   void* heap_map = boot_carve(BuddyAllocator::map_bytes_needed(heap_size));
-  Status heap_ready = s.buddy.init(
+  Status heap_ready = detail::g_heap_pages.init(
       kHeapBase, heap_size,
       MutableByteSpan(static_cast<uint8_t*>(heap_map), BuddyAllocator::map_bytes_needed(heap_size)),
       &s.heap_backing);
-  if (heap_ready.ok()) heap_ready = s.heap.init(&s.buddy);
+  if (heap_ready.ok()) heap_ready = s.heap.init(&detail::g_heap_pages);
   if (!heap_ready.ok()) panic("mm: heap init failed: {}", heap_ready.error());
 
   s.stack_slots = static_cast<uint64_t*>(boot_carve(kKernelStackSlots / 8));
   s.ready = true;
 }
 
-void* heap_allocate(usize size, usize align) {
-  MemoryState& s = state();
-  uint64_t flags = s.heap_lock.acquire();
-  Result<void*> p = s.heap.allocate(size, align);
-  s.heap_lock.release(flags);
-  return p.ok() ? *p : nullptr;
-}
-
-void heap_free(void* pointer) {
-  if (pointer == nullptr) return;
-  MemoryState& s = state();
-  uint64_t flags = s.heap_lock.acquire();
-  Status freed = s.heap.free(pointer);
-  s.heap_lock.release(flags);
-  if (!freed.ok()) {
-    if (freed.error() == Error::kAlreadyExists) panic("heap: double free of {}", pointer);
-    panic("heap: free of {}, which the heap never gave out", pointer);
-  }
-}
-
 HeapCounts heap_counts() {
   MemoryState& s = state();
   uint64_t flags = s.heap_lock.acquire();
-  HeapCounts counts{s.buddy.backed_bytes(), s.buddy.allocated_bytes()};
+  HeapCounts counts{detail::g_heap_pages.backed_bytes(), detail::g_heap_pages.allocated_bytes()};
   s.heap_lock.release(flags);
   return counts;
 }

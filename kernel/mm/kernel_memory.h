@@ -2,11 +2,15 @@
 // pure allocators in this folder: frames, the kernel address space, the heap and kernel stacks.
 #pragma once
 
+#include "kernel/arch/x86_64/interrupts.h"
+#include "kernel/arch/x86_64/percpu.h"
 #include "kernel/boot/multiboot2.h"
 #include "kernel/lib/result.h"
 #include "kernel/lib/types.h"
+#include "kernel/mm/heap_cache.h"
 #include "kernel/mm/kernel_layout.h"
 #include "kernel/mm/page_table.h"
+#include "kernel/mm/slab.h"
 
 namespace exo {
 
@@ -60,7 +64,16 @@ bool ready();
 // Physical frames. allocate_frame/free_frame go through this CPU's frame cache (O(1), no
 // shared lock in the common case); any context, interrupts may be on. free_frame panics on a
 // double free or a frame the allocator never owned.
-Result<PhysAddr> allocate_frame();
+// allocate_frame_or_zero is the same without the Result: 0 when memory is exhausted (frame 0 is
+// never handed out).
+PhysAddr allocate_frame_or_zero();
+inline Result<PhysAddr> allocate_frame() {
+  PhysAddr frame = allocate_frame_or_zero();
+  if (frame == 0) [[unlikely]] {
+    return Error::kNoMemory;
+  }
+  return frame;
+}
 void free_frame(PhysAddr frame);
 // `count` contiguous frames whose first frame number is a multiple of align_frames.
 Result<PhysAddr> allocate_frame_run(usize count, usize align_frames);
@@ -92,9 +105,14 @@ PhysAddr kernel_root();
 
 // Kernel heap. heap_allocate returns null when memory is exhausted (never panics);
 // heap_free(nullptr) is a no-op; a double free or a pointer the heap never gave out panics
-// with a message naming it.
-void* heap_allocate(usize size, usize align = 16);
-void heap_free(void* pointer);
+// with a message naming it. Any context, interrupts may be on.
+//
+// Both are inline (bottom of this file): sizes up to 2 KiB come from this CPU's magazine
+// (kernel/mm/heap_cache.h) with interrupts off for a few instructions and no lock, and a
+// constant size picks its slab class at compile time. The rest goes out of line under the heap
+// lock.
+inline void* heap_allocate(usize size, usize align = 16);
+inline void heap_free(void* pointer);
 struct HeapCounts {
   usize backed_bytes;     // address space with frames behind it
   usize allocated_bytes;  // handed out by the buddy layer (slab pages included)
@@ -107,5 +125,64 @@ Result<KernelStack> allocate_kernel_stack();
 void free_kernel_stack(const KernelStack& stack);
 // True when `address` lies in the guard page of some kernel stack (for the fault handler).
 bool is_kernel_stack_guard(uptr address);
+
+// --- Inline fast paths -----------------------------------------------------------------------
+// What the inline functions below need from kernel_memory.cc. Not for use elsewhere.
+namespace detail {
+
+// Per CPU and class, one magazine (heap_cache.h), in one flat array so the free path finds
+// CPU c's magazine of class k with one multiply-add and one shift. Touched only by its CPU with
+// interrupts off (other CPUs only read counters).
+extern HeapMagazine g_heap_magazines[arch::kMaxCpus * Heap::kClasses];
+// The heap's buddy allocator, a global so the free fast path reaches its fields directly.
+extern BuddyAllocator g_heap_pages;
+
+// This CPU's magazine of class `size_class`. Precondition: interrupts off until the caller is
+// done with it (no migration, no interrupt handler using it meanwhile). arch::early_init
+// installs the boot CPU's per-CPU block before memory exists.
+inline HeapMagazine& this_cpu_magazine(usize size_class) {
+  return g_heap_magazines[arch::percpu::current_index() * Heap::kClasses + size_class];
+}
+
+// Slow paths. The first two take the interrupt state of the caller's irq_save and restore it.
+void* heap_refill_and_allocate(usize size_class, uint64_t flags);
+void heap_free_to_full_magazine(usize size_class, void* object, uint64_t flags);
+void heap_free_unclaimed(void* pointer);
+void* heap_allocate_other(usize size, usize align);
+
+}  // namespace detail
+
+// An object of slab class `size_class` (16 << size_class bytes, < Heap::kClasses), or null.
+inline void* heap_allocate_class(usize size_class) {
+  uint64_t flags = arch::irq_save();
+  void* object;
+  if (!detail::this_cpu_magazine(size_class).try_allocate(&object)) [[unlikely]] {
+    return detail::heap_refill_and_allocate(size_class, flags);
+  }
+  arch::irq_restore(flags);
+  return object;
+}
+
+inline void* heap_allocate(usize size, usize align) {
+  usize need = size > align ? size : align;
+  // "align is a power of two" without POPCNT: for a power of two p, p ^ (p - 1) = 2p - 1 > p - 1.
+  if (size != 0 && (align ^ (align - 1)) > align - 1 && need <= SlabCache::kMaxObject) [[likely]] {
+    return heap_allocate_class(Heap::class_of(need));
+  }
+  return detail::heap_allocate_other(size, align);
+}
+
+inline void heap_free(void* pointer) {
+  usize size_class;
+  // Claimed lock-free with interrupts on: the object's own state byte is all it touches.
+  if (!Heap::claim(detail::g_heap_pages, pointer, &size_class)) [[unlikely]] {
+    return detail::heap_free_unclaimed(pointer);
+  }
+  uint64_t flags = arch::irq_save();
+  if (!detail::this_cpu_magazine(size_class).try_free(pointer)) [[unlikely]] {
+    return detail::heap_free_to_full_magazine(size_class, pointer, flags);
+  }
+  arch::irq_restore(flags);
+}
 
 }  // namespace exo::mm

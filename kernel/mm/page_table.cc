@@ -37,7 +37,7 @@ Result<PageTable> PageTable::create(PhysicalMemory& memory, TableFrameSource& fr
   return PageTable(root, memory, frames);
 }
 
-Status PageTable::check_range(VirtAddr va, usize size) {
+inline Status PageTable::check_range(VirtAddr va, usize size) {
   if (size == 0) return Error::kInvalidArgument;
   if (!is_aligned(va, VirtAddr{kPageSize}) || !is_aligned(size, usize{kPageSize})) {
     return Error::kNotAligned;
@@ -53,7 +53,13 @@ Status PageTable::check_range(VirtAddr va, usize size) {
   return ok_status();
 }
 
-Status PageTable::check_perms(VirtAddr va, usize size, Permissions perms) {
+inline Status PageTable::check_page(VirtAddr va) {
+  if (!is_aligned(va, VirtAddr{kPageSize})) return Error::kNotAligned;
+  if (!is_canonical(va) || va == 0) return Error::kInvalidArgument;
+  return ok_status();
+}
+
+inline Status PageTable::check_perms(VirtAddr va, usize size, Permissions perms) {
   if (!perms.read) return Error::kUnsupported;
   if (perms.write && perms.execute) return Error::kAccessDenied;
   if (perms.user && (perms.global || va >= kLowerHalfEnd || size > kLowerHalfEnd - va)) {
@@ -62,19 +68,16 @@ Status PageTable::check_perms(VirtAddr va, usize size, Permissions perms) {
   return ok_status();
 }
 
-uint64_t PageTable::leaf_bits(Permissions perms, bool large) {
-  auto cache = static_cast<unsigned>(perms.cache);
-  return Pte()
-      .with_present(true)
-      .with_writable(perms.write)
-      .with_user(perms.user)
-      .with_write_through((cache & 1) != 0)
-      .with_cache_disable((cache & 2) != 0)
-      .with_global(perms.global)
-      .with_no_execute(!perms.execute)
-      .with_huge(large)
-      .raw();
+inline uint64_t PageTable::leaf_bits(Permissions perms, bool large) {
+  // Each flag times its bit rather than Pte's with_*() chain: a shift per flag instead of a
+  // test and a conditional move.
+  auto cache = static_cast<uint64_t>(perms.cache);
+  return Pte::kPresent | uint64_t{perms.write} * Pte::kWritable |
+         uint64_t{perms.user} * Pte::kUser | (cache & 1) * Pte::kWriteThrough |
+         ((cache >> 1) & 1) * Pte::kCacheDisable | uint64_t{perms.global} * Pte::kGlobal |
+         uint64_t{!perms.execute} * Pte::kNoExecute | uint64_t{large} * Pte::kHuge;
 }
+static_assert(Pte::kWriteThrough == uint64_t{1} << 3 && Pte::kCacheDisable == uint64_t{1} << 4);
 
 Permissions PageTable::perms_of(Pte pte) {
   Permissions p;
@@ -86,47 +89,102 @@ Permissions PageTable::perms_of(Pte pte) {
   return p;
 }
 
-PageTable::Leaf PageTable::find_leaf(VirtAddr va) const {
+// Inlined everywhere: the single-page map and unmap then make no call at all.
+[[gnu::always_inline]] inline PageTable::Leaf PageTable::find_leaf(VirtAddr va) const {
+  const uptr window = memory_->window();
   PhysAddr t = root_;
   for (unsigned level = kLevels;; --level) {
-    uint64_t* entry = &table(t)[table_index(va, level)];
-    Pte pte(load(entry));
-    if (!pte.present()) return {nullptr, level};
+    uint64_t* entry = &entries(window, t)[table_index(va, level)];
+    uint64_t raw = load(entry);
+    if ((raw & Pte::kPresent) == 0) return {nullptr, level, entry};
     // PS is reserved in a PML4 entry; in a PDPT or PD entry it makes a leaf (SDM vol. 3, 4.5.4).
-    if (level == 1 || (level <= 3 && pte.huge())) return {entry, level};
-    t = pte.address();
+    if (level == 1 || (level <= 3 && (raw & Pte::kHuge) != 0)) return {entry, level, entry};
+    t = raw & Pte::kAddressMask;
   }
 }
 
-Result<uint64_t*> PageTable::slot_for(VirtAddr va, unsigned level) {
+PhysAddr PageTable::add_table(uint64_t* entry, VirtAddr va, Error* error) {
+  Result<PhysAddr> child = frames_->alloc_table();
+  if (!child.ok()) {
+    *error = child.error();
+    return 0;
+  }
+  __builtin_memset(table(*child), 0, kPageSize);
+  // Intermediate entries grant everything and leave restriction to the leaf: rights are the
+  // intersection over all levels (SDM vol. 3, 4.6.1), so one leaf can then be changed without
+  // touching shared upper levels. U/S is set only for the user half.
+  Pte link = Pte()
+                 .with_present(true)
+                 .with_writable(true)
+                 .with_user(va < kLowerHalfEnd)
+                 .with_address(*child);
+  store(entry, link.raw());
+  return *child;
+}
+
+inline uint64_t* PageTable::slot_for(VirtAddr va, unsigned level, Error* error) {
+  const uptr window = memory_->window();
   PhysAddr t = root_;
   for (unsigned l = kLevels; l > level; --l) {
-    uint64_t* entry = &table(t)[table_index(va, l)];
-    Pte pte(load(entry));
-    if (!pte.present()) {
-      PhysAddr child = EXO_TRY(frames_->alloc_table());
-      __builtin_memset(table(child), 0, kPageSize);
-      // Intermediate entries grant everything and leave restriction to the leaf: rights are
-      // the intersection over all levels (SDM vol. 3, 4.6.1), so one leaf can then be changed
-      // without touching shared upper levels. U/S is set only for the user half.
-      Pte link = Pte()
-                     .with_present(true)
-                     .with_writable(true)
-                     .with_user(va < kLowerHalfEnd)
-                     .with_address(child);
-      store(entry, link.raw());
-      t = child;
-    } else if (l <= 3 && pte.huge()) {
-      return Error::kAlreadyExists;
+    uint64_t* entry = &entries(window, t)[table_index(va, l)];
+    uint64_t raw = load(entry);
+    if ((raw & Pte::kPresent) == 0) [[unlikely]] {
+      t = add_table(entry, va, error);
+      if (t == 0) return nullptr;
+    } else if (l <= 3 && (raw & Pte::kHuge) != 0) [[unlikely]] {
+      *error = Error::kAlreadyExists;
+      return nullptr;
     } else {
-      t = pte.address();
+      t = raw & Pte::kAddressMask;
     }
   }
-  return &table(t)[table_index(va, level)];
+  return &entries(window, t)[table_index(va, level)];
+}
+
+Status PageTable::map_page(VirtAddr va, PhysAddr pa, Permissions perms, TlbFlush& flush) {
+  // The checks of map() with the size known, so most of them fold away.
+  EXO_TRY(check_page(va));
+  if (!is_aligned(pa, PhysAddr{kPageSize})) return Error::kNotAligned;
+  if (pa >= kMaxPhys) return Error::kOverflow;
+  EXO_TRY(check_perms(va, kPageSize, perms));
+  // With the window known to be there, the inlined walk has no call left in it, so this
+  // function needs no callee-saved registers either.
+  if (memory_->window() == 0) [[unlikely]] {
+    return map_page_creating(va, pa, perms, flush);
+  }
+  Leaf leaf = find_leaf(va);
+  if (leaf.entry != nullptr) return Error::kAlreadyExists;
+  // Every table on the way exists (always so in the kernel half once it is in use).
+  if (leaf.level != 1) [[unlikely]] {
+    return map_page_creating(va, pa, perms, flush);
+  }
+  store(leaf.last, leaf_bits(perms, false) | pa);
+  return ok_status();
+}
+
+Status PageTable::map_page_creating(VirtAddr va, PhysAddr pa, Permissions perms, TlbFlush& flush) {
+  Error error = Error::kNoMemory;
+  uint64_t* slot = slot_for(va, 1, &error);
+  if (slot == nullptr) {
+    // kNoMemory may leave new, empty tables behind: free them. kAlreadyExists created none.
+    if (error == Error::kNoMemory) reclaim(root_, kLevels, va, va, flush);
+    return error;
+  }
+  if ((load(slot) & Pte::kPresent) != 0) return Error::kAlreadyExists;
+  store(slot, leaf_bits(perms, false) | pa);
+  return ok_status();
 }
 
 Status PageTable::map(VirtAddr va, PhysAddr pa, usize size, Permissions perms, TlbFlush& flush,
-                      bool allow_large) {
+                      PageSize largest) {
+  if (size == kPageSize) [[likely]] {
+    return map_page(va, pa, perms, flush);
+  }
+  return map_range(va, pa, size, perms, flush, largest);
+}
+
+Status PageTable::map_range(VirtAddr va, PhysAddr pa, usize size, Permissions perms,
+                            TlbFlush& flush, PageSize largest) {
   EXO_TRY(check_range(va, size));
   if (!is_aligned(pa, PhysAddr{kPageSize})) return Error::kNotAligned;
   if (pa >= kMaxPhys || size > kMaxPhys - pa) return Error::kOverflow;
@@ -140,23 +198,45 @@ Status PageTable::map(VirtAddr va, PhysAddr pa, usize size, Permissions perms, T
     off = align_down(pos, span_of(leaf.level)) + span_of(leaf.level) - va;
   }
 
+  const uint64_t small_bits = leaf_bits(perms, false);
+  const uint64_t large_bits = leaf_bits(perms, true);
   for (usize off = 0; off < size;) {
     VirtAddr pos = va + off;
     PhysAddr target = pa + off;
-    bool large = allow_large && is_aligned(pos, VirtAddr{kLargePageSize}) &&
-                 is_aligned(target, PhysAddr{kLargePageSize}) && size - off >= kLargePageSize;
-    Result<uint64_t*> slot = slot_for(pos, large ? 2 : 1);
-    // An empty page table left under this 2 MiB slot (e.g. by adopted boot tables): use it.
-    bool retry_small = slot.ok() && large && Pte(load(*slot)).present();
-    if (retry_small) large = false;
-    Result<uint64_t*> leaf_slot = retry_small ? slot_for(pos, 1) : move(slot);
-    if (!leaf_slot.ok()) {
-      if (off != 0) clear_leaves(va, off, flush);
-      reclaim(root_, kLevels, va, va + (size - 1), flush);
-      return leaf_slot.error();
+    usize left = size - off;
+    unsigned level = 1;
+    if (largest == PageSize::k1GiB && is_aligned(pos, span_of(3)) &&
+        is_aligned(target, PhysAddr{span_of(3)}) && left >= span_of(3)) {
+      level = 3;
+    } else if (largest != PageSize::k4KiB && is_aligned(pos, span_of(2)) &&
+               is_aligned(target, PhysAddr{span_of(2)}) && left >= span_of(2)) {
+      level = 2;
     }
-    store(*leaf_slot, leaf_bits(perms, large) | target);
-    off += large ? kLargePageSize : kPageSize;
+    // The slot for a leaf at `level`; one level down if a table already sits there (an empty
+    // one: the check above found no leaf), e.g. left by adopted boot tables.
+    uint64_t* slot = nullptr;
+    for (;;) {
+      Error error = Error::kNoMemory;
+      slot = slot_for(pos, level, &error);
+      if (slot == nullptr) {
+        if (off != 0) clear_leaves(va, off, flush);
+        reclaim(root_, kLevels, va, va + (size - 1), flush);
+        return error;
+      }
+      if (level == 1 || !Pte(load(slot)).present()) break;
+      --level;
+    }
+    // Fill this table from the slot to its end or the range's end, whichever comes first. An
+    // entry already present below a large slot ends the run; the next round descends into it.
+    const VirtAddr span = span_of(level);
+    const uint64_t bits = level == 1 ? small_bits : large_bits;
+    usize count = min(kEntriesPerTable - table_index(pos, level), static_cast<usize>(left / span));
+    usize i = 0;
+    do {
+      store(&slot[i], bits | (target + i * span));
+      ++i;
+    } while (i < count && !Pte(load(&slot[i])).present());
+    off += i * span;
   }
   return ok_status();
 }
@@ -209,7 +289,29 @@ void PageTable::reclaim(PhysAddr table_pa, unsigned level, VirtAddr lo, VirtAddr
   }
 }
 
+Status PageTable::unmap_page(VirtAddr va, TlbFlush& flush) {
+  EXO_TRY(check_page(va));
+  if (memory_->window() == 0) [[unlikely]] {
+    return unmap_range(va, kPageSize, flush);
+  }
+  Leaf leaf = find_leaf(va);
+  if (leaf.entry == nullptr) return Error::kNotFound;
+  if (leaf.level != 1) return Error::kNotAligned;  // would cut a large page
+  Pte old(load(leaf.entry));
+  store(leaf.entry, 0);
+  flush.add(va, old.global());
+  if (va < kLowerHalfEnd) reclaim(root_, kLevels, va, va, flush);
+  return ok_status();
+}
+
 Status PageTable::unmap(VirtAddr va, usize size, TlbFlush& flush) {
+  if (size == kPageSize) [[likely]] {
+    return unmap_page(va, flush);
+  }
+  return unmap_range(va, size, flush);
+}
+
+Status PageTable::unmap_range(VirtAddr va, usize size, TlbFlush& flush) {
   EXO_TRY(check_range(va, size));
   EXO_TRY(check_mapped(va, size));
   clear_leaves(va, size, flush);

@@ -55,16 +55,36 @@ struct Translation {
   bool dirty;
 };
 
-// Reaches physical memory that holds page tables. The kernel implements it with the direct
-// map (pa + 0xffff800000000000); the host tests with an array that simulates RAM.
+// Reaches physical memory that holds page tables. The kernel has all of it in a linear window
+// (the direct map, pa + 0xffff800000000000) and says so with the window's offset, so a walk
+// adds instead of making a virtual call per level; the host tests override table_at() with an
+// array that simulates RAM and checks every access.
 class PhysicalMemory {
  public:
   // The 512 entries of the table at `pa` (4 KiB aligned, a frame from TableFrameSource or the
   // root). Must not fail.
-  virtual uint64_t* table(PhysAddr pa) = 0;
+  uint64_t* table(PhysAddr pa) {
+    if (window_ != 0) [[likely]] {
+      return reinterpret_cast<uint64_t*>(window_ + pa);
+    }
+    return table_at(pa);
+  }
+  // The linear window's offset, or 0 when table_at() is the only way in.
+  uptr window() const { return window_; }
 
  protected:
+  constexpr PhysicalMemory() = default;
+  // Every table is at `window + pa`.
+  constexpr explicit PhysicalMemory(uptr window) : window_(window) {}
   ~PhysicalMemory() = default;
+  // For implementations that learn their window after construction. Not while a PageTable
+  // walks this memory.
+  void set_window(uptr window) { window_ = window; }
+  // The same as table(); called only when window() == 0.
+  virtual uint64_t* table_at(PhysAddr pa) = 0;
+
+ private:
+  uptr window_ = 0;
 };
 
 // Supplies and takes back frames for intermediate tables (normally the frame allocator).
@@ -106,7 +126,11 @@ class TlbFlush {
     }
     pages_[count_++] = va & ~VirtAddr{kPageSize - 1};
   }
-  void clear() { *this = TlbFlush(); }
+  void clear() {
+    count_ = 0;
+    all_ = false;
+    global_ = false;
+  }
 
   bool empty() const { return !all_ && count_ == 0; }
   // True when the caller should flush everything instead of the listed pages.
@@ -118,7 +142,9 @@ class TlbFlush {
   VirtAddr page(usize index) const { return pages_[index]; }
 
  private:
-  VirtAddr pages_[kMaxPages] = {};
+  // Only [0, count_) is meaningful: left uninitialised so a TlbFlush on the stack costs three
+  // stores, not thirty-five.
+  VirtAddr pages_[kMaxPages];
   usize count_ = 0;
   bool all_ = false;
   bool global_ = false;
@@ -151,12 +177,14 @@ class PageTable {
 
   PhysAddr root() const { return root_; }
 
-  // Maps [va, va + size) to [pa, pa + size). Uses 2 MiB pages wherever va and pa are both
-  // 2 MiB aligned and at least 2 MiB remain (unless allow_large is false), 4 KiB pages
-  // elsewhere. Errors: the common ones, kAlreadyExists (some page is already mapped),
-  // kNoMemory (tables could not be allocated; everything done so far is undone).
+  // Maps [va, va + size) to [pa, pa + size). Uses the largest page up to `largest` wherever va
+  // and pa are both aligned to it and at least that much remains: 1 GiB pages only when the
+  // caller knows the CPU has them (CPUID 80000001H:EDX.Page1GB, SDM vol. 3, 4.1.4), 2 MiB
+  // pages, else 4 KiB. Each table is walked to once and filled entry by entry from there.
+  // Errors: the common ones, kAlreadyExists (some page is already mapped), kNoMemory (tables
+  // could not be allocated; everything done so far is undone).
   Status map(VirtAddr va, PhysAddr pa, usize size, Permissions perms, TlbFlush& flush,
-             bool allow_large = true);
+             PageSize largest = PageSize::k2MiB);
 
   // Removes every mapping in [va, va + size) and, in the lower (user) half, frees intermediate
   // tables that become empty; kernel-half tables are kept (see unmap in page_table.cc).
@@ -188,18 +216,44 @@ class PageTable {
   struct Leaf {
     uint64_t* entry;  // null when no leaf maps the address
     unsigned level;   // level of `entry`, or of the not-present entry that ended the walk
+    uint64_t* last;   // the entry the walk ended on: `entry`, or the not-present one
   };
 
   static Status check_range(VirtAddr va, usize size);
+  // check_range(va, kPageSize) in fewer steps: an aligned page cannot wrap or straddle the hole.
+  static Status check_page(VirtAddr va);
   static Status check_perms(VirtAddr va, usize size, Permissions perms);
   static uint64_t leaf_bits(Permissions perms, bool large);
   static Permissions perms_of(Pte pte);
 
   uint64_t* table(PhysAddr pa) const { return memory_->table(pa); }
+  // table() with the window read once per walk by the caller: a walk's stores cannot move it,
+  // but the compiler cannot know that.
+  uint64_t* entries(uptr window, PhysAddr pa) const {
+    if (window != 0) [[likely]] {
+      return reinterpret_cast<uint64_t*>(window + pa);
+    }
+    return memory_->table(pa);
+  }
+  // Allocates, zeroes and links a table below `entry` (not present) on the way to `va`; its
+  // address, or 0 with *error set.
+  PhysAddr add_table(uint64_t* entry, VirtAddr va, Error* error);
   Leaf find_leaf(VirtAddr va) const;
-  // The entry at `level` (1 or 2) for `va`, creating missing tables. kAlreadyExists when a
-  // large leaf lies on the path.
-  Result<uint64_t*> slot_for(VirtAddr va, unsigned level);
+  // map_page() after its checks when tables on the way are missing (it creates them) or the
+  // memory has no window.
+  Status map_page_creating(VirtAddr va, PhysAddr pa, Permissions perms, TlbFlush& flush);
+  // The entry at `level` (1, 2 or 3) for `va`, creating missing tables; null with *error set
+  // on failure: kNoMemory, or kAlreadyExists when a large leaf lies on the path (nothing was
+  // created then: a leaf above means every table above it exists).
+  uint64_t* slot_for(VirtAddr va, unsigned level, Error* error);
+  // map() and unmap() of exactly one 4 KiB page: the checks with the size known, and one walk
+  // instead of a check walk and a change walk.
+  Status map_page(VirtAddr va, PhysAddr pa, Permissions perms, TlbFlush& flush);
+  Status unmap_page(VirtAddr va, TlbFlush& flush);
+  // Everything else; map() and unmap() only choose, so they need no stack frame of their own.
+  Status map_range(VirtAddr va, PhysAddr pa, usize size, Permissions perms, TlbFlush& flush,
+                   PageSize largest);
+  Status unmap_range(VirtAddr va, usize size, TlbFlush& flush);
   // Requires every page of [va, va + size) to be mapped by leaves lying wholly inside it.
   Status check_mapped(VirtAddr va, usize size) const;
   // Clears every leaf in [va, va + size), recording each in `flush`.

@@ -44,7 +44,11 @@ Status SlabCache::grow() {
   slab->cache = this;
   slab->in_use = 0;
   slab->capacity = capacity_;
-  __builtin_memset(slab->allocated, 0, sizeof(slab->allocated));
+  slab->class_index = class_index();
+  slab->reserved = 0;
+  // Plain stores are enough: no object of this slab has been handed out, so nobody else can
+  // reach these bytes until the heap lock is released.
+  __builtin_memset(slab->state, 0, sizeof(slab->state));
   // Threaded from the top down so allocation hands out ascending addresses.
   FreeObject* head = nullptr;
   uptr first = reinterpret_cast<uptr>(slab) + first_offset_;
@@ -67,12 +71,39 @@ Result<void*> SlabCache::allocate_slow() {
   }
   FreeObject* object = slab->free_list;
   slab->free_list = object->next;
-  usize index = (reinterpret_cast<uptr>(object) - reinterpret_cast<uptr>(slab)) / kMinObject;
-  slab->allocated[index / 64] |= uint64_t{1} << (index % 64);
   ++slab->in_use;
   ++in_use_;
   if (slab->free_list == nullptr) unlink(slab);
+  mark_allocated(object);
   return static_cast<void*>(object);
+}
+
+usize SlabCache::take(void** out, usize count) {
+  usize taken = 0;
+  while (taken < count) {
+    Slab* slab = partial_;
+    if (slab == nullptr) {
+      if (!grow().ok()) break;
+      slab = partial_;
+    }
+    // Whole runs off one slab: its counters change once per slab, not once per object.
+    FreeObject* object = slab->free_list;
+    uint32_t moved = 0;
+    while (object != nullptr && taken < count) {
+      out[taken++] = object;
+      object = object->next;
+      ++moved;
+    }
+    slab->free_list = object;
+    slab->in_use += moved;
+    in_use_ += moved;
+    if (object == nullptr) unlink(slab);
+  }
+  return taken;
+}
+
+void SlabCache::give_back(void* object) {
+  release(reinterpret_cast<Slab*>(slab_base(object)), object);
 }
 
 Status SlabCache::free(void* object) {
@@ -110,12 +141,10 @@ Result<usize> Heap::allocation_size(const void* ptr) const {
   SlabCache::Slab* slab = SlabCache::slab_of(*pages_, ptr);
   if (slab == nullptr) return pages_->allocated_size(ptr);
   const SlabCache& cache = *slab->cache;
-  uptr offset = reinterpret_cast<uptr>(ptr) - reinterpret_cast<uptr>(slab);
-  if (offset < cache.first_offset_ || (offset & (cache.object_size() - 1)) != 0) {
+  if (!cache.is_object_start(slab, ptr)) return Error::kInvalidArgument;
+  if (__atomic_load_n(SlabCache::state_byte(ptr), __ATOMIC_RELAXED) == 0) {
     return Error::kInvalidArgument;
   }
-  usize index = offset / SlabCache::kMinObject;
-  if (((slab->allocated[index / 64] >> (index % 64)) & 1) == 0) return Error::kInvalidArgument;
   return cache.object_size();
 }
 

@@ -9,26 +9,31 @@
 namespace exo::mm {
 
 // One size class. Objects live in 16 KiB slabs (buddy order 2, marked with the BlockInfo tag)
-// whose first bytes hold the slab header: the intrusive free list head, list links and a
-// bitmap of allocated objects. The bitmap makes double frees and frees of pointers that are
-// not object starts detectable in O(1); the buddy tag proves a pointer lies in a live slab.
+// whose first bytes hold the slab header: the intrusive free list head, list links and one
+// state byte per 16-byte unit of the slab. A unit's byte is 1 exactly while the object starting
+// there is in a user's hands, 0 otherwise (on the slab's free list, in a per-CPU magazine
+// (heap_cache.h), or not an object start at all). That makes double frees and frees of
+// pointers that are not object starts detectable in O(1), and because each object has its own
+// byte, a CPU can flip it with a plain store or one XCHG without a lock and without disturbing
+// its neighbours; the buddy tag proves a pointer lies in a live slab. The bytes cost 1/16 of a
+// slab (the 16 B class keeps 957 of the 1,013 objects a 40-byte header would leave).
 // A slab is 16 KiB rather than a page so that the 2 KiB class still gets 7 objects per slab
 // after the header.
 //
 // Empty slabs: a slab that becomes empty goes back to the buddy allocator unless it is the
 // only slab on the partial list, which absorbs alloc/free ping-pong at a slab boundary.
 //
-// The alloc/free pair is inline and branch-light (about 60 instructions for a 64 B
-// Heap::allocate + Heap::free on clang -O2); list changes and slab set-up are out of line.
-//
-// Locking: none inside; a cache is guarded by the lock of the Heap (or owner) that holds it,
-// which is also the buddy allocator's lock.
+// Locking: everything here is guarded by the lock of the Heap (or owner) that holds the cache,
+// which is also the buddy allocator's lock, except the state bytes of objects that left the
+// slab (see Heap::claim and HeapCache), which are atomic.
 class SlabCache {
  public:
   static constexpr usize kMinObject = 16;
+  static constexpr unsigned kMinObjectShift = 4;
   static constexpr usize kMaxObject = 2048;
   static constexpr unsigned kSlabOrder = 2;
   static constexpr usize kSlabBytes = BuddyAllocator::kMinBlock << kSlabOrder;
+  static constexpr usize kUnits = kSlabBytes / kMinObject;
 
   constexpr SlabCache() = default;
   SlabCache(const SlabCache&) = delete;
@@ -51,20 +56,36 @@ class SlabCache {
       return allocate_slow();
     }
     slab->free_list = next;
-    usize index = (reinterpret_cast<uptr>(object) - reinterpret_cast<uptr>(slab)) / kMinObject;
-    slab->allocated[index / 64] |= uint64_t{1} << (index % 64);
     ++slab->in_use;
     ++in_use_;
+    mark_allocated(object);
     return static_cast<void*>(object);
   }
   // Frees an object of this cache. Errors, with nothing changed: kInvalidArgument (not an
   // object of this cache), kAlreadyExists (double free).
   Status free(void* object);
 
+  // Batch moves for a per-CPU magazine (heap_cache.h). take() moves up to `count` objects off
+  // the slabs into `out` without marking them allocated (they are in nobody's hands yet) and
+  // returns how many it moved: fewer only when the buddy allocator has no slab left to give.
+  // give_back() returns one such unmarked object (a slab object of this cache whose state byte
+  // is 0, as Heap::claim leaves it) to its slab.
+  usize take(void** out, usize count);
+  void give_back(void* object);
+
+  // Marks a live slab object (one take() or allocate() handed out) as in a user's hands.
+  // No lock needed: the byte is the object's own.
+  static void mark_allocated(void* object) {
+    __atomic_store_n(state_byte(object), uint8_t{1}, __ATOMIC_RELAXED);
+  }
+
   usize object_size() const { return usize{1} << shift_; }
   usize objects_per_slab() const { return capacity_; }
+  // Objects off the slabs: in users' hands or in per-CPU magazines.
   usize objects_in_use() const { return in_use_; }
   usize slabs() const { return slabs_; }
+  // This cache's class in its Heap (log2(object_size) - 4), also stored in each slab's header.
+  unsigned class_index() const { return shift_ - kMinObjectShift; }
 
  private:
   friend class Heap;
@@ -76,15 +97,23 @@ class SlabCache {
     FreeObject* free_list;
     Slab* next;  // partial list links (slabs with at least one free object)
     Slab* prev;
-    uint32_t in_use;
+    uint32_t in_use;  // objects off the free list
     uint32_t capacity;
-    uint64_t allocated[kSlabBytes / kMinObject / 64];
+    uint32_t class_index;
+    uint32_t reserved;
+    uint8_t state[kUnits];  // per 16-byte unit: 1 = the object starting there is handed out
   };
-  static_assert(sizeof(Slab) <= 256, "the slab header eats into small slabs");
+  static_assert(sizeof(Slab) <= 1088, "the slab header eats into small slabs");
 
   // The 16 KiB-aligned block that would hold `object` if it were a slab object.
   static uptr slab_base(const void* object) {
     return reinterpret_cast<uptr>(object) & ~(uptr{kSlabBytes} - 1);
+  }
+  // The state byte of the 16-byte unit at `object`. Precondition: `object` lies in a live slab.
+  static uint8_t* state_byte(const void* object) {
+    auto address = reinterpret_cast<uptr>(object);
+    return &reinterpret_cast<Slab*>(slab_base(object))
+                ->state[(address >> kMinObjectShift) & (kUnits - 1)];
   }
   // True when the block at `base` is a live slab (of any cache): a tagged order-2 block.
   static bool is_slab(const BuddyAllocator& pages, uptr base) {
@@ -96,19 +125,22 @@ class SlabCache {
     uptr base = slab_base(object);
     return is_slab(pages, base) ? reinterpret_cast<Slab*>(base) : nullptr;
   }
-  Status free_in(Slab* slab, void* object) {
+  bool is_object_start(const Slab* slab, const void* object) const {
     uptr offset = reinterpret_cast<uptr>(object) - reinterpret_cast<uptr>(slab);
-    if (offset < first_offset_ || (offset & mask_) != 0) [[unlikely]] {
+    return offset >= first_offset_ && (offset & mask_) == 0;
+  }
+  Status free_in(Slab* slab, void* object) {
+    if (!is_object_start(slab, object)) [[unlikely]] {
       return Error::kInvalidArgument;
     }
-    // Indexed in kMinObject units whatever the class, so the shift is a constant.
-    usize index = offset / kMinObject;
-    uint64_t bit = uint64_t{1} << (index % 64);
-    uint64_t& word = slab->allocated[index / 64];
-    if ((word & bit) == 0) [[unlikely]] {
+    if (__atomic_exchange_n(state_byte(object), uint8_t{0}, __ATOMIC_RELAXED) == 0) [[unlikely]] {
       return Error::kAlreadyExists;
     }
-    word &= ~bit;
+    release(slab, object);
+    return ok_status();
+  }
+  // Puts an object whose state byte is already 0 back on its slab's free list.
+  void release(Slab* slab, void* object) {
     auto* node = static_cast<FreeObject*>(object);
     node->next = slab->free_list;
     slab->free_list = node;
@@ -119,7 +151,6 @@ class SlabCache {
     if (was_in_use - 2 >= capacity_ - 2) [[unlikely]] {
       after_free(slab, was_in_use);
     }
-    return ok_status();
   }
   Result<void*> allocate_slow();
   void after_free(Slab* slab, uint32_t was_in_use);
@@ -141,8 +172,8 @@ class SlabCache {
 // else a buddy block (power of two, >= 4 KiB, aligned to its size, at most 4 MiB).
 //
 // Locking: none inside. The kernel wraps one Heap in one spinlock (the buddy allocator and
-// every cache are only reached through it); per-CPU magazines in front of the slab classes are
-// a later optimisation that this interface allows.
+// every cache are only reached through it), except claim(), which needs no lock; the per-CPU
+// magazines in front of the slab classes (heap_cache.h) are built on it.
 class Heap {
  public:
   static constexpr usize kClasses = 8;  // 16, 32, ..., 2048
@@ -182,6 +213,40 @@ class Heap {
       return slab->cache->free_in(slab, ptr);
     }
     return pages_->free(ptr, false);
+  }
+
+  // The lock-free first half of freeing a slab object: if `ptr` starts an object of a live slab
+  // that is in a user's hands, marks it not handed out (so a second free of it fails), stores
+  // its class in *cls and returns true; otherwise returns false and changes nothing. The caller
+  // then owns the object: it must give it back to its cache (under the lock) or keep it in a
+  // magazine. false covers null, buddy blocks, foreign pointers, double frees and interior
+  // pointers; free() under the lock tells them apart. Exact unless the pointer is invalid and
+  // its slab is being returned to the buddy allocator at the same moment (a racing bad free
+  // may then go unnoticed; a valid free cannot race with that: its slab is not empty).
+  // `pages` is this heap's buddy allocator (pages()), passed in so a caller that knows where it
+  // lives saves a load.
+  static bool claim(const BuddyAllocator& pages, void* ptr, usize* cls) {
+    uptr base = SlabCache::slab_base(ptr);
+    if (pages.info_unlocked(base).raw() !=
+        BlockInfo::make(BlockInfo::State::kAllocated, SlabCache::kSlabOrder, true).raw())
+        [[unlikely]] {
+      return false;
+    }
+    // A unit that does not start an object (the header, an object's interior) always reads 0,
+    // so one exchange checks both "object start" and "handed out".
+    if (__atomic_exchange_n(SlabCache::state_byte(ptr), uint8_t{0}, __ATOMIC_RELAXED) == 0)
+        [[unlikely]] {
+      return false;
+    }
+    *cls = reinterpret_cast<const SlabCache::Slab*>(base)->class_index;
+    return true;
+  }
+
+  // Batch moves between class `cls` and a magazine; see SlabCache::take/give_back. Locking: the
+  // heap's lock.
+  usize take(usize cls, void** out, usize count) { return caches_[cls].take(out, count); }
+  void give_back(void* object) {
+    reinterpret_cast<SlabCache::Slab*>(SlabCache::slab_base(object))->cache->give_back(object);
   }
 
   // Bytes usable at `ptr` (its class size or block size), or kInvalidArgument.

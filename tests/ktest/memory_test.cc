@@ -1,4 +1,5 @@
 // ktest=mem: frames, kernel mappings through the real MMU, the heap and kernel stacks.
+#include "kernel/arch/mmu.h"
 #include "kernel/arch/x86_64/fault_catch.h"
 #include "kernel/arch/x86_64/idt.h"
 #include "kernel/core/boot_info.h"
@@ -162,6 +163,24 @@ EXO_KTEST(mem, heap_sizes_and_exhaustion) {
   KEXPECT_EQ(*value, 7u);
   delete value;
   KEXPECT_EQ(mm::heap_counts().allocated_bytes, steady.allocated_bytes);
+}
+
+EXO_KTEST(mem, direct_map_uses_large_pages_and_right_cache_modes) {
+  // RAM starts the first GiB (write-back, 2 MiB pages: the GiB also holds the hole above RAM
+  // when the machine has less than 1 GiB); the local APIC page is uncached; a GiB of nothing
+  // but hole below 4 GiB is one 1 GiB page when the CPU has them.
+  Result<mm::Translation> low = mm::translate_kernel(mm::kDirectMapBase + 0x200000);
+  KEXPECT(low.ok() && low->pa == 0x200000 && low->perms.write && !low->perms.execute);
+  KEXPECT(low.ok() && low->perms.cache == mm::CacheMode::kWriteBack);
+  Result<mm::Translation> apic = mm::translate_kernel(mm::kDirectMapBase + 0xfee00000);
+  KEXPECT(apic.ok() && apic->perms.cache == mm::CacheMode::kUncached);
+  KEXPECT(apic.ok() && apic->page_size != mm::PageSize::k4KiB);
+  if (mm::frame_counts().total * mm::kPageSize < 2 * GiB) {
+    Result<mm::Translation> hole = mm::translate_kernel(mm::kDirectMapBase + 3 * GiB);
+    KEXPECT(hole.ok() && hole->pa == 3 * GiB);
+    KEXPECT(hole.ok() && hole->page_size ==
+                             (arch::has_1gib_pages() ? mm::PageSize::k1GiB : mm::PageSize::k2MiB));
+  }
 }
 
 EXO_KTEST(mem, kernel_stacks_have_unmapped_guards) {

@@ -9,6 +9,7 @@ namespace {
 
 using namespace control_bits;
 constexpr uint32_t kLeaf1EdxPge = 1u << 13;
+constexpr uint32_t kExtendedLeaf1EdxPage1Gb = 1u << 26;
 
 constinit bool g_pcid_enabled = false;
 
@@ -32,6 +33,11 @@ MmuFeatures enable_mmu_features() {
   g_pcid_enabled = (cr4 & kCr4Pcide) != 0;
   features.pcid = g_pcid_enabled;
   return features;
+}
+
+bool has_1gib_pages() {
+  // Leaf 80000001H exists on every x86_64 CPU: the boot code checked long mode through it.
+  return (cpuid(0x80000001).edx & kExtendedLeaf1EdxPage1Gb) != 0;
 }
 
 void load_address_space(uint64_t root, uint16_t pcid) {

@@ -351,6 +351,53 @@ TEST(FrameCache, DetectsBadFrees) {
   EXPECT_EQ(f.alloc.allocated_frames(), 0u);
 }
 
+TEST(FrameCache, TryPopAndTryPushAreTheBoundedStack) {
+  // The kernel's inline fast paths: no lock, no checks, false at the bounds.
+  FrameCache cache;
+  PhysAddr frame = 0;
+  EXPECT_FALSE(cache.try_pop(&frame));
+  for (usize i = 0; i < FrameCache::kCapacity; ++i) {
+    ASSERT_TRUE(cache.try_push(0x100000 + i * kFrame));
+  }
+  EXPECT_FALSE(cache.try_push(0x900000));
+  EXPECT_EQ(cache.count(), FrameCache::kCapacity);
+  for (usize i = FrameCache::kCapacity; i-- > 0;) {
+    ASSERT_TRUE(cache.try_pop(&frame));
+    EXPECT_EQ(frame, 0x100000 + i * kFrame);  // last in, first out: the warmest frame first
+  }
+  EXPECT_FALSE(cache.try_pop(&frame));
+  EXPECT_EQ(cache.count(), 0u);
+}
+
+TEST(FrameCache, FullCacheDrainsOnFreeAndRefillsOnAlloc) {
+  Fixture f;
+  ASSERT_TRUE(f.init({{0, 16 * MiB}}, {}, 4096).ok());
+  const uint64_t initial = f.alloc.free_frames();
+  FrameCache cache;
+  CountingLock lock;
+  // Fill the cache straight from the shared allocator, then free one more through it.
+  for (usize i = 0; i < FrameCache::kCapacity; ++i) ASSERT_TRUE(cache.try_push(*f.alloc.alloc()));
+  PhysAddr extra = *f.alloc.alloc();
+  ASSERT_TRUE(cache.free(extra, f.alloc, lock).ok());
+  EXPECT_EQ(lock.locks, 1);
+  EXPECT_EQ(cache.count(), FrameCache::kCapacity - FrameCache::kBatch + 1);
+  EXPECT_EQ(f.alloc.free_frames(), initial - (FrameCache::kCapacity - FrameCache::kBatch + 1));
+  // The newest frame is on top; the oldest went back first.
+  PhysAddr top = 0;
+  ASSERT_TRUE(cache.try_pop(&top));
+  EXPECT_EQ(top, extra);
+  ASSERT_TRUE(cache.try_push(top));
+  // Empty it, then one alloc refills a batch under one lock.
+  PhysAddr frame;
+  while (cache.try_pop(&frame)) ASSERT_TRUE(f.alloc.free(frame).ok());
+  EXPECT_EQ(f.alloc.free_frames(), initial);
+  ASSERT_TRUE(cache.alloc(f.alloc, lock).ok());
+  EXPECT_EQ(lock.locks, 2);
+  EXPECT_EQ(cache.count(), FrameCache::kBatch - 1);
+  ASSERT_TRUE(cache.drain_all(f.alloc).ok());
+  EXPECT_FALSE(lock.held);
+}
+
 TEST(FrameCache, ReportsExhaustion) {
   Fixture f;
   ASSERT_TRUE(f.init({{1 * MiB, 3 * kFrame}}, {}, 512).ok());

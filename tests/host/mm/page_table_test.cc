@@ -14,16 +14,20 @@ namespace {
 
 // Simulated RAM: frames [kFirstFrame, kFirstFrame + kFrames) at physical kRamBase, handed out
 // as page tables. New frames are filled with garbage so missing zeroing shows up.
+// Two ways in, as PhysicalMemory allows: through table_at(), which checks that every access
+// is to a live table, or (`linear`) through a window, as the kernel's direct map works, which
+// takes the page-table code's call-free single-page paths.
 class SimulatedRam final : public PhysicalMemory, public TableFrameSource {
  public:
   static constexpr PhysAddr kRamBase = 0x4000'0000;
   static constexpr usize kFrames = 2048;
 
-  SimulatedRam() : memory_(kFrames * 512) {
+  explicit SimulatedRam(bool linear) : memory_(kFrames * 512) {
     for (usize i = kFrames; i-- > 0;) free_.push_back(kRamBase + i * kPageSize);
+    if (linear) set_window(reinterpret_cast<uptr>(memory_.data()) - kRamBase);
   }
 
-  uint64_t* table(PhysAddr pa) override {
+  uint64_t* table_at(PhysAddr pa) override {
     EXPECT_EQ(pa % kPageSize, 0u);
     EXPECT_TRUE(outstanding_.count(pa)) << "access to a frame that is not a live table: " << pa;
     if (pa < kRamBase || pa >= kRamBase + kFrames * kPageSize) std::abort();
@@ -58,6 +62,7 @@ constexpr VirtAddr kKernel = 0xffff'c000'0000'0000;
 constexpr PhysAddr kPa = 0x1'2340'0000;  // 2 MiB aligned
 
 struct Fixture {
+  explicit Fixture(bool linear) : ram(linear) {}
   SimulatedRam ram;
   PageTable pt = *PageTable::create(ram, ram);
 
@@ -72,6 +77,9 @@ struct Fixture {
     }
   }
 };
+
+// Every page-table test runs twice: through table_at() and through the window.
+class PageTables : public ::testing::TestWithParam<bool> {};
 
 TEST(Pte, NamedFields) {
   Pte p = Pte()
@@ -90,8 +98,8 @@ TEST(Pte, NamedFields) {
   EXPECT_EQ(Pte(0x0010'0000'0000'0001).address(), 0u);  // bit 52 is not address
 }
 
-TEST(PageTable, Map4KTranslateUnmap) {
-  Fixture f;
+TEST_P(PageTables, Map4KTranslateUnmap) {
+  Fixture f(GetParam());
   TlbFlush flush;
   ASSERT_TRUE(f.pt.map(kUser, kPa + 0x5000, 3 * kPageSize, Permissions::user_rw(), flush).ok());
   EXPECT_TRUE(flush.empty());          // not-present entries are never cached
@@ -122,8 +130,8 @@ TEST(PageTable, Map4KTranslateUnmap) {
   EXPECT_EQ(f.pt.unmap(kUser, kPageSize, flush).error(), Error::kNotFound);
 }
 
-TEST(PageTable, LargePages) {
-  Fixture f;
+TEST_P(PageTables, LargePages) {
+  Fixture f(GetParam());
   TlbFlush flush;
   // 4 KiB + 4 MiB + 4 KiB starting 4 KiB below a 2 MiB boundary: 4K, 2M, 2M, 4K leaves.
   VirtAddr va = kKernel + kLargePageSize - kPageSize;
@@ -155,10 +163,11 @@ TEST(PageTable, LargePages) {
   EXPECT_EQ(f.ram.outstanding(), 5u);
 }
 
-TEST(PageTable, SmallPagesOnly) {
-  Fixture f;
+TEST_P(PageTables, SmallPagesOnly) {
+  Fixture f(GetParam());
   TlbFlush flush;
-  ASSERT_TRUE(f.pt.map(kUser, kPa, kLargePageSize, Permissions::user_ro(), flush, false).ok());
+  ASSERT_TRUE(
+      f.pt.map(kUser, kPa, kLargePageSize, Permissions::user_ro(), flush, PageSize::k4KiB).ok());
   EXPECT_EQ(f.pt.translate(kUser + 0x100000)->page_size, PageSize::k4KiB);
   // pa not 2 MiB aligned: small pages even though va is.
   ASSERT_TRUE(f.pt.map(kUser + kLargePageSize, kPa + kPageSize, kLargePageSize,
@@ -171,8 +180,8 @@ TEST(PageTable, SmallPagesOnly) {
   EXPECT_EQ(f.ram.outstanding(), 1u);
 }
 
-TEST(PageTable, ArgumentErrors) {
-  Fixture f;
+TEST_P(PageTables, ArgumentErrors) {
+  Fixture f(GetParam());
   TlbFlush flush;
   const Permissions rw = Permissions::kernel_rw();
   Permissions wx = {.write = true, .execute = true};
@@ -211,8 +220,8 @@ TEST(PageTable, ArgumentErrors) {
   ASSERT_TRUE(f.pt.unmap(0xffff'ffff'ffff'f000, kPageSize, flush).ok());
 }
 
-TEST(PageTable, OverlapRefused) {
-  Fixture f;
+TEST_P(PageTables, OverlapRefused) {
+  Fixture f(GetParam());
   TlbFlush flush;
   ASSERT_TRUE(f.pt.map(kUser + 5 * kPageSize, kPa, kPageSize, Permissions::user_ro(), flush).ok());
   usize tables = f.ram.outstanding();
@@ -230,8 +239,8 @@ TEST(PageTable, OverlapRefused) {
   EXPECT_TRUE(flush.empty());
 }
 
-TEST(PageTable, ProtectKeepsFramesAndReportsFlush) {
-  Fixture f;
+TEST_P(PageTables, ProtectKeepsFramesAndReportsFlush) {
+  Fixture f(GetParam());
   TlbFlush flush;
   ASSERT_TRUE(
       f.pt.map(kKernel, kPa, kLargePageSize + 2 * kPageSize, Permissions::kernel_rw(), flush).ok());
@@ -271,15 +280,15 @@ TEST(PageTable, ProtectKeepsFramesAndReportsFlush) {
   EXPECT_TRUE(flush.empty());
 }
 
-TEST(PageTable, OutOfTableFramesRollsBack) {
-  Fixture f;
+TEST_P(PageTables, OutOfTableFramesRollsBack) {
+  Fixture f(GetParam());
   TlbFlush flush;
   ASSERT_TRUE(f.pt.map(kUser, kPa, kPageSize, Permissions::user_rw(), flush).ok());
   usize before = f.ram.outstanding();
   // Spans three page tables; only one more table can be had.
   f.ram.fail_after(1);
   EXPECT_EQ(f.pt.map(kUser + kLargePageSize - kPageSize, kPa, kLargePageSize + 2 * kPageSize,
-                     Permissions::user_rw(), flush, false)
+                     Permissions::user_rw(), flush, PageSize::k4KiB)
                 .error(),
             Error::kNoMemory);
   EXPECT_EQ(f.ram.outstanding(), before);
@@ -288,7 +297,7 @@ TEST(PageTable, OutOfTableFramesRollsBack) {
   EXPECT_TRUE(f.pt.translate(kUser).ok());
   f.ram.fail_after(-1);
   EXPECT_TRUE(f.pt.map(kUser + kLargePageSize - kPageSize, kPa, kLargePageSize + 2 * kPageSize,
-                       Permissions::user_rw(), flush, false)
+                       Permissions::user_rw(), flush, PageSize::k4KiB)
                   .ok());
 }
 
@@ -307,8 +316,8 @@ TEST(TlbFlush, PolicyThreshold) {
 
 // Random map/unmap/protect over a small window against a model of pages; then every page is
 // translated and compared, and unmapping everything must return every table frame.
-TEST(PageTable, RandomAgainstModel) {
-  Fixture f;
+TEST_P(PageTables, RandomAgainstModel) {
+  Fixture f(GetParam());
   std::mt19937_64 rng(99);
   struct Page {
     PhysAddr pa;
@@ -341,7 +350,7 @@ TEST(PageTable, RandomAgainstModel) {
     if (kind == 0) {
       PhysAddr pa = (rng() % (uint64_t{1} << 30)) & ~(kPageSize - 1);
       Permissions perms = choices[rng() % 3];
-      Status s = f.pt.map(va, pa, pages * kPageSize, perms, flush, false);
+      Status s = f.pt.map(va, pa, pages * kPageSize, perms, flush, PageSize::k4KiB);
       if (free_run(va, pages)) {
         ASSERT_TRUE(s.ok());
         for (usize i = 0; i < pages; ++i) model[va + i * kPageSize] = {pa + i * kPageSize, perms};
@@ -389,8 +398,8 @@ TEST(PageTable, RandomAgainstModel) {
   EXPECT_EQ(f.ram.outstanding(), 1u);
 }
 
-TEST(PageTable, DestroyReturnsEveryTable) {
-  Fixture f;
+TEST_P(PageTables, DestroyReturnsEveryTable) {
+  Fixture f(GetParam());
   TlbFlush flush;
   ASSERT_TRUE(
       f.pt.map(kUser, kPa, 3 * kLargePageSize + kPageSize, Permissions::user_rw(), flush).ok());
@@ -399,6 +408,103 @@ TEST(PageTable, DestroyReturnsEveryTable) {
   f.pt.destroy();
   EXPECT_EQ(f.ram.outstanding(), 0u);
 }
+
+TEST_P(PageTables, OneGigabytePages) {
+  Fixture f(GetParam());
+  TlbFlush flush;
+  constexpr usize kGiB = usize{1} << 30;
+  const VirtAddr va = kKernel + kGiB - kLargePageSize - kPageSize;
+  const PhysAddr pa = 0x40'0000'0000 - kLargePageSize - kPageSize;  // 256 GiB - 2 MiB - 4 KiB
+  const usize size = kPageSize + kLargePageSize + 2 * kGiB + kLargePageSize;
+  ASSERT_TRUE(f.pt.map(va, pa, size, Permissions::kernel_rw(), flush, PageSize::k1GiB).ok());
+  EXPECT_TRUE(flush.empty());
+  EXPECT_EQ(f.pt.translate(va)->page_size, PageSize::k4KiB);
+  EXPECT_EQ(f.pt.translate(va + kPageSize)->page_size, PageSize::k2MiB);
+  Result<Translation> big = f.pt.translate(kKernel + kGiB + 0x1234'5678);
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(big->page_size, PageSize::k1GiB);
+  EXPECT_EQ(big->pa, 0x40'0000'0000u + 0x1234'5678);
+  EXPECT_EQ(f.pt.translate(kKernel + 3 * kGiB - 1)->page_size, PageSize::k1GiB);
+  EXPECT_EQ(f.pt.translate(kKernel + 3 * kGiB)->page_size, PageSize::k2MiB);
+  EXPECT_EQ(f.pt.translate(kKernel + 3 * kGiB + kLargePageSize).error(), Error::kNotFound);
+  EXPECT_EQ(f.raw_leaf(kKernel + kGiB), 0x40'0000'0000u | 0x8000'0000'0000'0083u);
+  // PML4, PDPT, two PDs (below and above the gigabytes), one PT.
+  EXPECT_EQ(f.ram.outstanding(), 5u);
+  EXPECT_EQ(f.pt.unmap(kKernel + kGiB, kLargePageSize, flush).error(), Error::kNotAligned);
+  EXPECT_EQ(f.pt.map(kKernel + 2 * kGiB, pa, kPageSize, Permissions::kernel_rw(), flush).error(),
+            Error::kAlreadyExists);
+  ASSERT_TRUE(f.pt.protect(kKernel + kGiB, kGiB, Permissions::kernel_ro(), flush).ok());
+  EXPECT_FALSE(f.pt.translate(kKernel + kGiB + 5)->perms.write);
+  EXPECT_EQ(f.pt.translate(kKernel + kGiB + 5)->page_size, PageSize::k1GiB);
+  flush.clear();
+  ASSERT_TRUE(f.pt.unmap(va, size, flush).ok());
+  EXPECT_EQ(flush.count(), 5u);  // one per leaf: 4K, 2M, 1G, 1G, 2M
+  EXPECT_EQ(f.pt.translate(kKernel + kGiB).error(), Error::kNotFound);
+  // Without 1 GiB pages (the default) the same range takes 2 MiB pages.
+  ASSERT_TRUE(f.pt.map(va, pa, size, Permissions::kernel_rw(), flush).ok());
+  EXPECT_EQ(f.pt.translate(kKernel + kGiB)->page_size, PageSize::k2MiB);
+}
+
+TEST_P(PageTables, FillsEachTableInOnePassAndDescendsIntoLeftoverTables) {
+  Fixture f(GetParam());
+  TlbFlush flush;
+  // A kernel-half page table left empty under the third 2 MiB slot (kernel-half tables stay).
+  ASSERT_TRUE(
+      f.pt.map(kKernel + 2 * kLargePageSize, kPa, kPageSize, Permissions::kernel_rw(), flush).ok());
+  ASSERT_TRUE(f.pt.unmap(kKernel + 2 * kLargePageSize, kPageSize, flush).ok());
+  const usize tables = f.ram.outstanding();
+  ASSERT_TRUE(f.pt.map(kKernel, kPa, 4 * kLargePageSize, Permissions::kernel_ro(), flush).ok());
+  EXPECT_EQ(f.ram.outstanding(), tables);  // no new table: the leftover one is filled instead
+  const PageSize expected[] = {PageSize::k2MiB, PageSize::k2MiB, PageSize::k4KiB, PageSize::k2MiB};
+  for (usize slot = 0; slot < 4; ++slot) {
+    for (usize off : {usize{0}, kPageSize * 3, kLargePageSize - kPageSize}) {
+      Result<Translation> t = f.pt.translate(kKernel + slot * kLargePageSize + off + 9);
+      ASSERT_TRUE(t.ok());
+      EXPECT_EQ(t->page_size, expected[slot]);
+      EXPECT_EQ(t->pa, kPa + slot * kLargePageSize + off + 9);
+      EXPECT_FALSE(t->perms.write);
+    }
+  }
+  // 4 KiB pages over 3 page tables' worth: every entry of every table, each written once.
+  ASSERT_TRUE(f.pt.map(kUser + kPageSize, kPa, 3 * kLargePageSize - kPageSize,
+                       Permissions::user_rw(), flush, PageSize::k4KiB)
+                  .ok());
+  for (usize i = 1; i < 3 * 512; ++i) {
+    ASSERT_EQ(f.raw_leaf(kUser + i * kPageSize),
+              (kPa + (i - 1) * kPageSize) | 0x8000'0000'0000'0007u);
+  }
+  EXPECT_EQ(f.raw_leaf(kUser), 0u);
+}
+
+TEST_P(PageTables, SinglePageMapCreatesAndRollsBackTables) {
+  Fixture f(GetParam());
+  TlbFlush flush;
+  const usize root_only = f.ram.outstanding();
+  f.ram.fail_after(2);  // PDPT and PD, no PT
+  EXPECT_EQ(f.pt.map(kUser, kPa, kPageSize, Permissions::user_rw(), flush).error(),
+            Error::kNoMemory);
+  EXPECT_EQ(f.ram.outstanding(), root_only);
+  EXPECT_FALSE(flush.empty());  // freed tables may sit in paging-structure caches
+  f.ram.fail_after(-1);
+  ASSERT_TRUE(f.pt.map(kUser, kPa, kPageSize, Permissions::user_rw(), flush).ok());
+  EXPECT_EQ(f.ram.outstanding(), root_only + 3);
+  EXPECT_EQ(f.pt.map(kUser, kPa, kPageSize, Permissions::user_rw(), flush).error(),
+            Error::kAlreadyExists);
+  // A single page inside a 2 MiB leaf is refused, and so is unmapping one.
+  ASSERT_TRUE(f.pt.map(kKernel, kPa, kLargePageSize, Permissions::kernel_rw(), flush).ok());
+  EXPECT_EQ(f.pt.map(kKernel + kPageSize, kPa, kPageSize, Permissions::kernel_rw(), flush).error(),
+            Error::kAlreadyExists);
+  EXPECT_EQ(f.pt.unmap(kKernel + kPageSize, kPageSize, flush).error(), Error::kNotAligned);
+  EXPECT_EQ(f.pt.unmap(kKernel + kLargePageSize, kPageSize, flush).error(), Error::kNotFound);
+  EXPECT_EQ(f.pt.unmap(kKernel + 8, kPageSize, flush).error(), Error::kNotAligned);
+  EXPECT_EQ(f.pt.unmap(0, kPageSize, flush).error(), Error::kInvalidArgument);
+  EXPECT_EQ(f.pt.unmap(0x0000'8000'0000'0000, kPageSize, flush).error(), Error::kInvalidArgument);
+}
+
+INSTANTIATE_TEST_SUITE_P(Access, PageTables, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Window" : "CheckedCalls";
+                         });
 
 }  // namespace
 }  // namespace exo::mm

@@ -44,8 +44,10 @@ TEST(Heap, SizeClasses) {
   for (usize i = 0; i < Heap::kClasses; ++i) {
     EXPECT_EQ(f.heap.cache(i).object_size(), usize{16} << i);
   }
+  // The header (40 bytes and a state byte per 16-byte unit) rounds up to the object size.
   EXPECT_EQ(f.heap.cache(7).objects_per_slab(), 7u);  // 2 KiB: header takes one slot
-  EXPECT_EQ(f.heap.cache(2).objects_per_slab(), (16384u - 192) / 64);
+  EXPECT_EQ(f.heap.cache(2).objects_per_slab(), (16384u - 1088) / 64);
+  EXPECT_EQ(f.heap.cache(0).objects_per_slab(), (16384u - 1072) / 16);
 }
 
 TEST(Heap, AllocatesAlignedAndSized) {
@@ -91,8 +93,8 @@ TEST(Heap, BadFreesAreErrors) {
             Error::kInvalidArgument);
   EXPECT_EQ(f.heap.free(large + 4096).error(), Error::kInvalidArgument);
   EXPECT_EQ(f.heap.free(large + 16).error(), Error::kInvalidArgument);
-  int on_stack = 0;
-  EXPECT_EQ(f.heap.free(&on_stack).error(), Error::kInvalidArgument);
+  uint64_t on_stack[2] = {};
+  EXPECT_EQ(f.heap.free(on_stack).error(), Error::kInvalidArgument);
   EXPECT_EQ(f.heap.allocation_size(small + 8).error(), Error::kInvalidArgument);
   // A different cache refuses another cache's object.
   EXPECT_EQ(f.heap.cache(0).objects_in_use(), 0u);
