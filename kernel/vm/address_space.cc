@@ -130,7 +130,7 @@ Status AddressSpace::map_pages(const Mapping& m, uptr base, usize size, mm::TlbF
   mm::Permissions perms = permissions_for(m.prot);
   for (uptr va = base; va < base + size; va += kPageSize) {
     usize page = (m.offset + (va - m.base)) / kPageSize;
-    Status mapped = tables_.map(va, m.object->frame(page), kPageSize, perms, flush, false);
+    Status mapped = tables_.map(va, m.object->frame(page), kPageSize, perms, flush, mm::PageSize::k4KiB);
     if (!mapped.ok()) {
       if (va != base) {
         Status undone = tables_.unmap(base, va - base, flush);
