@@ -69,8 +69,8 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys) {
   const boot::BootInfo& info = parse_boot_info(magic, info_phys);
   arch::drop_identity_map();
   mm::init(info, mm::PhysRange{info_phys, g_boot_info_size});
-  arch::user_mode_init_cpu();
   uint64_t banner_cycles = arch::cycle_counter() - arch::boot_cycle_counter();
+  arch::user_mode_init_cpu();
 
   kprint("\nExo {} (x86_64) booted: {} MiB usable RAM, {} boot modules, command line \"{}\"\n",
          kVersion, usable_ram_bytes(info) / MiB, info.module_count, info.cmdline);
