@@ -10,9 +10,13 @@
  * Registers, in and out (rax is the number in, the status out, as for every syscall):
  *   rdi  the endpoint handle
  *   rsi  the tag: label in bits 0..31, word count (0..6) in bits 32..35, handle count (0..4)
- *        in bits 36..38; the handles travel in the last `handle count` words
+ *        in bits 36..38 (the handles travel in the last `handle count` words), tail length
+ *        (0..4096) in bits 39..51, 8 flag bits for the protocol layer in bits 52..59 (passed
+ *        through untouched); bits 60..63 zero
  *   rdx, r10, r8, r9, r12, r13   words 0..5
  *   r14  options in (EXO_IPC_NONBLOCK); unchanged out
+ *   r15  the caller's tail buffer (4 KiB): a message's tail is read from it when sending and
+ *        written to it when receiving; 0 when the caller neither sends nor accepts a tail
  * Out, after ipc_recv / ipc_reply_recv / ipc_call: rsi the tag received, the words received
  * (handle words hold the receiver's new handle values), words beyond the count zeroed.
  * rbx, rbp, r15, rsp are preserved; rcx and r11 are clobbered as for every syscall.
@@ -34,12 +38,19 @@
 #define EXO_IPC_MAX_HANDLES 4
 #define EXO_IPC_NONBLOCK 0x1u /* fail with EXO_ERR_WOULD_BLOCK instead of waiting */
 
+#define EXO_IPC_MAX_TAIL 4096
+
 #define EXO_IPC_TAG(label, words, handles)                                                    \
   ((unsigned long long)(unsigned)(label) | ((unsigned long long)(words) << 32) |                \
    ((unsigned long long)(handles) << 36))
+#define EXO_IPC_TAG_FULL(label, words, handles, tail, flags)                                  \
+  (EXO_IPC_TAG(label, words, handles) | ((unsigned long long)(tail) << 39) |                   \
+   ((unsigned long long)(flags) << 52))
 #define EXO_IPC_TAG_LABEL(tag) ((unsigned)((tag) & 0xffffffffu))
 #define EXO_IPC_TAG_WORDS(tag) ((unsigned)(((tag) >> 32) & 0xf))
 #define EXO_IPC_TAG_HANDLES(tag) ((unsigned)(((tag) >> 36) & 0x7))
-#define EXO_IPC_TAG_RESERVED_MASK (~0x7fffffffffull) /* bits 39..63 must be 0 */
+#define EXO_IPC_TAG_TAIL(tag) ((unsigned)(((tag) >> 39) & 0x1fff))
+#define EXO_IPC_TAG_FLAGS(tag) ((unsigned)(((tag) >> 52) & 0xff))
+#define EXO_IPC_TAG_RESERVED_MASK (~0x0fffffffffffffffull) /* bits 60..63 must be 0 */
 
 #endif /* EXO_ABI_IPC_H */

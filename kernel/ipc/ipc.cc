@@ -21,10 +21,14 @@ ThreadIpc& state_of(Thread& t) { return *static_cast<ThreadIpc*>(t.ipc); }
 Thread* as_thread(sched::SchedEntity* e) { return static_cast<Thread*>(e); }
 
 void move_message(Message& to, Message& from) {
+  if (&to == &from) return;
   to.label = from.label;
   to.word_count = from.word_count;
   to.handle_count = from.handle_count;
+  to.flags = from.flags;
+  to.tail_length = from.tail_length;
   for (usize i = 0; i < kMaxWords; ++i) to.words[i] = from.words[i];
+  if (from.tail_length != 0) __builtin_memcpy(to.tail, from.tail, from.tail_length);
   for (usize i = 0; i < kMaxHandles; ++i) to.handles[i] = move(from.handles[i]);
 }
 
@@ -153,8 +157,10 @@ Status send(Endpoint& endpoint, Thread& self, Message& message, bool call, bool 
   move_message(me.message, message);
   me.queued_on = &endpoint;
   block_on(IpcOps::senders(endpoint), g_ipc_lock, flags);
-  // Woken by a receiver (send: taken; call: replied to), by close(), or by a kill.
-  if (me.failed && !me.delivered) move_message(message, me.message);  // handles go back
+  // Woken by a receiver (send: taken; call: replied to), by close(), or by a kill. Handles
+  // not delivered go back to the caller's message, which is me.message itself in the usual
+  // case (the syscall builds the message there).
+  if (me.failed && !me.delivered) move_message(message, me.message);
   return me.failed ? Status(me.error) : ok_status();
 }
 

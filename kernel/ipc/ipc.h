@@ -25,11 +25,16 @@ namespace exo::ipc {
 inline constexpr usize kMaxWords = EXO_IPC_MAX_WORDS;
 inline constexpr usize kMaxHandles = EXO_IPC_MAX_HANDLES;
 
+inline constexpr usize kMaxTail = EXO_IPC_MAX_TAIL;
+
 struct Message {
   uint32_t label = 0;
   uint8_t word_count = 0;
   uint8_t handle_count = 0;  // the last handle_count of the word_count words are handles
+  uint8_t flags = 0;         // passed through for the protocol layer
+  uint16_t tail_length = 0;  // bytes of `tail` in use
   uint64_t words[kMaxWords] = {};
+  uint8_t tail[kMaxTail];    // copied from the sender's tail buffer, to the receiver's
   // Handles in flight: taken out of the sender's table (reserved there until delivery).
   object::HandleEntry handles[kMaxHandles];
 };
@@ -38,6 +43,7 @@ class Endpoint;
 
 // Per-thread IPC state (Thread::ipc), guarded by the IPC lock.
 struct ThreadIpc {
+  // About 4 KiB with the tail: allocated with the thread, never on a kernel stack.
   sched::WaitQueue reply_wait;  // a caller blocks here until its reply (or an error) comes
   Message message;              // outgoing while queued as a sender; incoming once woken
   bool failed = false;          // woken with `error` instead of a message

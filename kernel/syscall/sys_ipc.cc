@@ -5,6 +5,7 @@
 #include "kernel/ipc/notification.h"
 #include "kernel/proc/process.h"
 #include "kernel/syscall/syscall.h"
+#include "kernel/syscall/user_memory.h"
 
 namespace exo::syscall {
 
@@ -29,18 +30,22 @@ uint64_t* word_slot(IpcFrame& f, usize i) {
   return slots[i];
 }
 
-// The message in the registers, with its handles reserved in the caller's table.
+// The message in the registers (and the tail from the buffer r15 names), with its handles
+// reserved in the caller's table.
 Status read_message(IpcFrame& f, Process& self, ipc::Message& m, Handle* handles) {
   uint64_t tag = f.rsi;
   if ((tag & EXO_IPC_TAG_RESERVED_MASK) != 0) return Error::kInvalidArgument;
   m.label = EXO_IPC_TAG_LABEL(tag);
   m.word_count = static_cast<uint8_t>(EXO_IPC_TAG_WORDS(tag));
   m.handle_count = static_cast<uint8_t>(EXO_IPC_TAG_HANDLES(tag));
+  m.tail_length = static_cast<uint16_t>(EXO_IPC_TAG_TAIL(tag));
+  m.flags = static_cast<uint8_t>(EXO_IPC_TAG_FLAGS(tag));
   if (m.word_count > ipc::kMaxWords || m.handle_count > ipc::kMaxHandles ||
-      m.handle_count > m.word_count) {
+      m.handle_count > m.word_count || m.tail_length > ipc::kMaxTail) {
     return Error::kInvalidArgument;
   }
   for (usize i = 0; i < m.word_count; ++i) m.words[i] = *word_slot(f, i);
+  if (m.tail_length != 0) EXO_TRY(copy_in(m.tail, f.r15, m.tail_length));
   usize first_handle = m.word_count - m.handle_count;
   for (usize i = 0; i < m.handle_count; ++i) {
     uint64_t value = m.words[first_handle + i];
@@ -50,14 +55,18 @@ Status read_message(IpcFrame& f, Process& self, ipc::Message& m, Handle* handles
   return self.reserve_for_transfer(handles, m.handle_count, m.handles);
 }
 
-// A received message into the registers; its handles become the receiver's.
-void write_message(IpcFrame& f, Process& self, ipc::Message& m) {
+// A received message into the registers and its tail into the buffer r15 names; its handles
+// become the receiver's. kFault when the tail cannot be written (the message is consumed:
+// a receiver that accepts tails passes a buffer).
+Status write_message(IpcFrame& f, Process& self, ipc::Message& m) {
   Handle installed[ipc::kMaxHandles] = {};
   self.install(m.handles, m.handle_count, installed);
   usize first_handle = m.word_count - m.handle_count;
   for (usize i = 0; i < m.handle_count; ++i) m.words[first_handle + i] = installed[i];
   for (usize i = 0; i < ipc::kMaxWords; ++i) *word_slot(f, i) = i < m.word_count ? m.words[i] : 0;
-  f.rsi = EXO_IPC_TAG(m.label, m.word_count, m.handle_count);
+  f.rsi = EXO_IPC_TAG_FULL(m.label, m.word_count, m.handle_count, m.tail_length, m.flags);
+  if (m.tail_length != 0) EXO_TRY(copy_out(f.r15, m.tail, m.tail_length));
+  return ok_status();
 }
 
 Result<object::RefPtr<ipc::Endpoint>> endpoint_argument(Process& self, uint64_t value, Rights rights) {
@@ -68,7 +77,8 @@ Result<object::RefPtr<ipc::Endpoint>> endpoint_argument(Process& self, uint64_t 
 // Sends the registers' message; commits or restores the transferred handles.
 Status send_from(IpcFrame& f, Process& self, Thread& thread, ipc::Endpoint& endpoint, bool call,
                  bool nonblocking) {
-  ipc::Message m;
+  // Built in the thread's own IPC state: a message with its tail is too big for the stack.
+  ipc::Message& m = static_cast<ipc::ThreadIpc*>(thread.ipc)->message;
   Handle handles[ipc::kMaxHandles];
   EXO_TRY(read_message(f, self, m, handles));
   usize count = m.handle_count;
@@ -85,8 +95,7 @@ Status send_from(IpcFrame& f, Process& self, Thread& thread, ipc::Endpoint& endp
 Status receive_into(IpcFrame& f, Process& self, Thread& thread, ipc::Endpoint& endpoint,
                     bool nonblocking) {
   EXO_TRY(ipc::receive(endpoint, thread, nonblocking));
-  write_message(f, self, static_cast<ipc::ThreadIpc*>(thread.ipc)->message);
-  return ok_status();
+  return write_message(f, self, static_cast<ipc::ThreadIpc*>(thread.ipc)->message);
 }
 
 Status ipc_operation(uint64_t number, IpcFrame& f) {
@@ -98,8 +107,7 @@ Status ipc_operation(uint64_t number, IpcFrame& f) {
     case 64: {  // ipc_call
       auto endpoint = EXO_TRY(endpoint_argument(self, f.rdi, Rights::kWrite));
       EXO_TRY(send_from(f, self, thread, *endpoint, true, nonblocking));
-      write_message(f, self, static_cast<ipc::ThreadIpc*>(thread.ipc)->message);
-      return ok_status();
+      return write_message(f, self, static_cast<ipc::ThreadIpc*>(thread.ipc)->message);
     }
     case 65: {  // ipc_send
       auto endpoint = EXO_TRY(endpoint_argument(self, f.rdi, Rights::kWrite));
@@ -111,7 +119,7 @@ Status ipc_operation(uint64_t number, IpcFrame& f) {
     }
     case 67: {  // ipc_reply_recv
       auto endpoint = EXO_TRY(endpoint_argument(self, f.rdi, Rights::kRead));
-      ipc::Message m;
+      ipc::Message& m = static_cast<ipc::ThreadIpc*>(thread.ipc)->message;
       Handle handles[ipc::kMaxHandles];
       EXO_TRY(read_message(f, self, m, handles));
       usize count = m.handle_count;

@@ -3,7 +3,8 @@
 // then answers calls:
 //   label 1 (echo): replies with the same label, words and handles;
 //   label 2 (exit): exits with status 5 without replying (the caller must get an error);
-//   label 3 (add):  replies with words[0] + words[1] in words[0].
+//   label 3 (add):  replies with words[0] + words[1] in words[0];
+//   label 4 (reverse): replies with the tail reversed.
 #include "exo/ipc.h"
 #include "exo/print.h"
 #include "exo/syscall.h"
@@ -31,7 +32,9 @@ int main(int, char**) {
     print("echo_server: bootstrap send failed: {}\n", s);
     return 2;
   }
+  static uint8_t tail[EXO_IPC_MAX_TAIL];  // tails come in here and go back out from here
   IpcMessage m;
+  m.tail = tail;
   int64_t status = ipc_recv(*endpoint, m);
   for (;;) {
     if (status < 0) {
@@ -40,20 +43,30 @@ int main(int, char**) {
     }
     switch (m.label) {
       case 1:
-        break;  // echo: the message goes back as it came
+        break;  // echo: the message goes back as it came, tail included
       case 2:
         process_exit(5);
       case 3:
         m.words[0] = m.words[0] + m.words[1];
         m.word_count = 1;
         m.handle_count = 0;
+        m.tail_length = 0;
+        break;
+      case 4:
+        for (uint16_t i = 0; i < m.tail_length / 2; ++i) {
+          uint8_t t = tail[i];
+          tail[i] = tail[m.tail_length - 1 - i];
+          tail[m.tail_length - 1 - i] = t;
+        }
         break;
       default:
         m.label = 0xffffffff;
         m.word_count = 0;
         m.handle_count = 0;
+        m.tail_length = 0;
         break;
     }
+    m.tail = tail;
     status = ipc_reply_recv(*endpoint, m);
   }
 }

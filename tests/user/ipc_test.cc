@@ -91,6 +91,43 @@ void test_every_size(Handle endpoint) {
               exo::sys::ipc_call(endpoint, add) == 0 && add.words[0] == 42 && add.word_count == 1);
 }
 
+// A tail (bytes beyond the six words) travels from buffer to buffer, up to 4 KiB.
+uint8_t g_tail[EXO_IPC_MAX_TAIL];
+void test_tails(Handle endpoint) {
+  const uint16_t lengths[] = {1, 100, EXO_IPC_MAX_TAIL};
+  for (uint16_t length : lengths) {
+    for (uint16_t i = 0; i < length; ++i) g_tail[i] = static_cast<uint8_t>(i * 7 + length);
+    IpcMessage m;
+    m.label = 4;  // the server reverses the tail
+    m.word_count = 1;
+    m.words[0] = length;
+    m.flags = 0xa5;
+    m.tail_length = length;
+    m.tail = g_tail;
+    int64_t s = exo::sys::ipc_call(endpoint, m);
+    bool same = s == 0 && m.tail_length == length && m.flags == 0xa5;
+    for (uint16_t i = 0; same && i < length; ++i) {
+      same = g_tail[length - 1 - i] == static_cast<uint8_t>(i * 7 + length);
+    }
+    expect_true("a tail reaches the server and its answer comes back, with the flags", same);
+  }
+  IpcMessage big;
+  big.label = 1;
+  big.tail_length = EXO_IPC_MAX_TAIL + 1;
+  big.tail = g_tail;
+  expect_status("a tail over 4 KiB", exo::sys::ipc_call(endpoint, big), EXO_ERR_INVALID_ARGUMENT);
+  IpcMessage unmapped;
+  unmapped.label = 1;
+  unmapped.tail_length = 64;
+  unmapped.tail = reinterpret_cast<void*>(0x100000000000ull);
+  expect_status("a tail from unmapped memory", exo::sys::ipc_call(endpoint, unmapped), EXO_ERR_FAULT);
+  IpcMessage kernel;
+  kernel.label = 1;
+  kernel.tail_length = 64;
+  kernel.tail = reinterpret_cast<void*>(0xffffffff80100000ull);
+  expect_status("a tail from kernel memory", exo::sys::ipc_call(endpoint, kernel), EXO_ERR_FAULT);
+}
+
 void test_handle_transfer(Handle endpoint) {
   exo::Result<Handle> object = exo::sys::memory_object_create(EXO_PAGE_SIZE);
   if (!object.ok()) return;
@@ -343,6 +380,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   test_every_size(server.endpoint);
+  test_tails(server.endpoint);
   test_handle_transfer(server.endpoint);
   test_bad_input(server.endpoint);
   test_nonblocking();

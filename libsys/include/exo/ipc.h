@@ -11,14 +11,20 @@ struct IpcMessage {
   uint32_t label = 0;
   uint8_t word_count = 0;
   uint8_t handle_count = 0;  // the last handle_count words are handles
+  uint8_t flags = 0;         // for the protocol layer, passed through
+  uint16_t tail_length = 0;  // bytes of *tail sent, or received
   uint64_t words[EXO_IPC_MAX_WORDS] = {};
+  // The tail buffer (EXO_IPC_MAX_TAIL bytes): read when sending, written when receiving.
+  // Null when no tail is sent or accepted.
+  void* tail = nullptr;
 };
 
 // The raw operation: number, endpoint and options in, the status out, `message` in and out.
 inline int64_t ipc_raw(uint64_t number, Handle endpoint, uint64_t options, IpcMessage& message) {
   uint64_t rax = number;
   uint64_t rdi = endpoint;
-  uint64_t rsi = EXO_IPC_TAG(message.label, message.word_count, message.handle_count);
+  uint64_t rsi = EXO_IPC_TAG_FULL(message.label, message.word_count, message.handle_count,
+                                  message.tail_length, message.flags);
   uint64_t rdx = message.words[0];
   register uint64_t r10 asm("r10") = message.words[1];
   register uint64_t r8 asm("r8") = message.words[2];
@@ -26,16 +32,19 @@ inline int64_t ipc_raw(uint64_t number, Handle endpoint, uint64_t options, IpcMe
   register uint64_t r12 asm("r12") = message.words[4];
   register uint64_t r13 asm("r13") = message.words[5];
   register uint64_t r14 asm("r14") = options;
+  register uint64_t r15 asm("r15") = reinterpret_cast<uint64_t>(message.tail);
   asm volatile("syscall"
                : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(r10), "+r"(r8), "+r"(r9),
                  "+r"(r12), "+r"(r13)
-               : "r"(r14)
+               : "r"(r14), "r"(r15)
                : "rcx", "r11", "memory");
   auto status = static_cast<int64_t>(rax);
   if (status >= 0 && number != 65) {  // everything but send receives a message
     message.label = EXO_IPC_TAG_LABEL(rsi);
     message.word_count = static_cast<uint8_t>(EXO_IPC_TAG_WORDS(rsi));
     message.handle_count = static_cast<uint8_t>(EXO_IPC_TAG_HANDLES(rsi));
+    message.tail_length = static_cast<uint16_t>(EXO_IPC_TAG_TAIL(rsi));
+    message.flags = static_cast<uint8_t>(EXO_IPC_TAG_FLAGS(rsi));
     message.words[0] = rdx;
     message.words[1] = r10;
     message.words[2] = r8;
