@@ -77,10 +77,12 @@
   /* (interrupt, notification, bits) -> 0. Each interrupt signals bits, line masked till ack. */ \
   X(26, irq_bind, 3)                                                                          \
   /* (interrupt) -> 0. Unmasks the line after the driver served its device. */                  \
-  X(27, irq_ack, 1)
+  X(27, irq_ack, 1)                                                                           \
+  /* (handle) -> the rights in bits 0..31, the object type (EXO_OBJECT_*) in bits 32..47. */    \
+  X(28, handle_info, 1)
 
 /* One more than the highest number in the table; dispatch tables are this long. */
-#define EXO_SYSCALL_COUNT 28
+#define EXO_SYSCALL_COUNT 29
 #define EXO_SYSCALL_MAX_ARGUMENTS 6
 
 #ifndef __ASSEMBLER__
@@ -139,6 +141,16 @@ enum ExoSyscallNumber { EXO_SYSCALLS(EXO_ABI_SYSCALL_ENUMERATOR) };
 
 /* User pages are 4 KiB; addresses and lengths of vm_* calls are multiples of this. */
 #define EXO_PAGE_SIZE 4096u
+
+/* Object types as handle_info reports them, mirroring kernel/object/kernel_object.h. */
+#define EXO_OBJECT_PROCESS 1u
+#define EXO_OBJECT_THREAD 2u
+#define EXO_OBJECT_ADDRESS_SPACE 3u
+#define EXO_OBJECT_MEMORY 4u
+#define EXO_OBJECT_ENDPOINT 5u
+#define EXO_OBJECT_NOTIFICATION 6u
+#define EXO_OBJECT_INTERRUPT 7u
+#define EXO_OBJECT_IO_PORTS 8u
 
 /* Handle rights, mirroring kernel/object/rights.h bit for bit (host-tested). */
 #define EXO_RIGHT_READ (1u << 0)

@@ -21,6 +21,7 @@ enum class ObjectType : uint16_t {
   kTimer,
   kCount,  // not a type: one past the last
 };
+static_assert(static_cast<int>(ObjectType::kIoPort) == 8, "kernel/abi/syscalls.h EXO_OBJECT_* mirror these");
 
 // Derive each kernel object from this, declaring `static constexpr ObjectType kType` so that
 // HandleTable::get<T>() can check and downcast. The object is created with one reference

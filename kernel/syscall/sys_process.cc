@@ -76,6 +76,17 @@ SyscallResult sys_handle_transfer(uint64_t process, uint64_t handle) {
   return from(Process::current()->transfer_handle(static_cast<object::Handle>(handle), **target));
 }
 
+SyscallResult sys_handle_info(uint64_t handle) {
+  if ((handle >> 32) != 0) return from_error(Error::kInvalidArgument);
+  Process* self = Process::current();
+  auto object = self->get_handle(static_cast<object::Handle>(handle), object::ObjectType::kNone, Rights::kNone);
+  if (!object.ok()) return from_error(object.error());
+  auto rights = self->rights_of(static_cast<object::Handle>(handle));
+  if (!rights.ok()) return from_error(rights.error());
+  uint64_t type = static_cast<uint64_t>((*object)->type());
+  return {static_cast<ExoStatus>((type << 32) | object::rights_bits(*rights))};
+}
+
 SyscallResult sys_handle_close(uint64_t handle) {
   if ((handle >> 32) != 0) return from_error(Error::kInvalidArgument);
   return from(Process::current()->close_handle(static_cast<object::Handle>(handle)));

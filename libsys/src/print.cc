@@ -2,15 +2,32 @@
 #include "exo/print.h"
 
 #include "exo/ipc.h"
-#include "exo/serial_wire.h"
+#include "exo/proto/ipc_transport.h"
+#include "exo/protocols/serial.h"
 #include "exo/string.h"
 #include "exo/syscall.h"
+#include "kernel/lib/new.h"
 
 namespace exo::sys {
 
 namespace {
 constinit Handle g_console = kInvalidHandle;
 constinit bool g_console_known = false;
+
+// One client per process (its message buffer is 4 KiB), used under a lock: print() may run on
+// several threads.
+bool g_console_lock = false;
+alignas(protocols::serial::SerialClient) uint8_t g_client_storage[sizeof(protocols::serial::SerialClient)];
+alignas(proto::IpcTransport) uint8_t g_transport_storage[sizeof(proto::IpcTransport)];
+protocols::serial::SerialClient* g_client = nullptr;
+
+protocols::serial::SerialClient& client_for(Handle endpoint) {
+  if (g_client == nullptr) {
+    auto* transport = new (g_transport_storage) proto::IpcTransport(endpoint);
+    g_client = new (g_client_storage) protocols::serial::SerialClient(*transport);
+  }
+  return *g_client;
+}
 
 Handle console() {
   if (!g_console_known) {
@@ -28,19 +45,20 @@ void set_console(uint32_t endpoint) {
 
 void console_write(const char* text, usize length) {
   Handle endpoint = console();
-  while (length > 0 && endpoint != kInvalidHandle) {
-    usize n = min(length, serial_wire::kMaxBytes);
-    IpcMessage m;
-    m.label = serial_wire::kWrite;
-    m.word_count = 6;
-    m.words[0] = n;
-    serial_wire::pack(text, n, &m.words[1]);
-    if (ipc_call(endpoint, m) < 0) {
-      g_console = endpoint = kInvalidHandle;  // the server is gone: the debug log from now on
-      break;
+  if (endpoint != kInvalidHandle) {
+    while (__atomic_exchange_n(&g_console_lock, true, __ATOMIC_ACQUIRE)) yield();
+    protocols::serial::SerialClient& client = client_for(endpoint);
+    while (length > 0) {
+      usize n = min(length, usize{4096});
+      auto written = client.write(proto::BytesView(text, n));
+      if (!written.ok()) {
+        g_console = kInvalidHandle;  // the server is gone: the debug log from now on
+        break;
+      }
+      text += n;
+      length -= n;
     }
-    text += n;
-    length -= n;
+    __atomic_store_n(&g_console_lock, false, __ATOMIC_RELEASE);
   }
   if (length > 0) (void)debug_log(text, length);
 }

@@ -1,27 +1,30 @@
-// serial: the ring-3 driver of the 16550 UART on COM1 (docs/ipc.md, "The serial server").
-// It owns only what init gave it: COM1's eight ports and interrupt line 4. Output is written
-// for any client (kWrite); input arrives by interrupt into a ring buffer, and subscribers are
-// signalled to come and read it (kRead). Start handles (roles):
+// serial: the ring-3 driver of the 16550 UART on COM1 (docs/ipc.md, "The serial server"). It
+// speaks the generated `serial` protocol (protocols/serial.exo) over kernel IPC and owns only
+// what init gave it: COM1's eight ports and interrupt line 4. Output is written for any client;
+// input arrives by interrupt into a ring buffer and subscribers are signalled to come and read
+// it. Start handles (roles):
 //   EXO_START_HANDLE_USER + 0   the ports (0x3f8, 8)
 //   EXO_START_HANDLE_USER + 1   interrupt line 4
 //   EXO_START_HANDLE_USER + 2   an endpoint of init's, to send ours to (write-only copy)
 #include "exo/ipc.h"
 #include "exo/print.h"
-#include "exo/serial_wire.h"
+#include "exo/proto/ipc_transport.h"
+#include "exo/protocols/serial.h"
 #include "exo/syscall.h"
 
 namespace {
 
 using exo::usize;
 using exo::sys::Handle;
-using exo::sys::IpcMessage;
-namespace wire = exo::serial_wire;
+namespace proto = exo::proto;
+namespace serial = exo::protocols::serial;
 
 constexpr uint16_t kCom1 = 0x3f8;
 // 16550 registers (offsets from the base) and bits (National PC16550D data sheet).
-constexpr uint16_t kData = 0, kInterruptEnable = 1, kFifoControl = 2, kModemControl = 4,
-                   kLineStatus = 5;
-constexpr uint8_t kDataReady = 0x01, kTransmitEmpty = 0x20;
+constexpr uint16_t kData = 0, kInterruptEnable = 1, kFifoControl = 2, kLineControl = 3,
+                   kModemControl = 4, kLineStatus = 5;
+constexpr uint8_t kDataReady = 0x01, kTransmitEmpty = 0x20, kDivisorLatch = 0x80;
+constexpr uint32_t kUartClock = 115200;  // the divisor is kUartClock / baud
 
 inline void outb(uint16_t port, uint8_t value) { asm volatile("outb %0, %1" ::"a"(value), "Nd"(port)); }
 inline uint8_t inb(uint16_t port) {
@@ -30,7 +33,7 @@ inline uint8_t inb(uint16_t port) {
   return value;
 }
 
-// A lock between the two threads (the interrupt thread and the request thread).
+// A lock between the interrupt thread and the serving thread.
 class Lock {
  public:
   void lock() {
@@ -43,20 +46,20 @@ class Lock {
 };
 
 // Received bytes, oldest first; the oldest are dropped when it is full.
-constexpr usize kBufferSize = 1024;
+constexpr usize kBufferSize = 4096;
 char g_buffer[kBufferSize];
 usize g_head = 0, g_count = 0;
-constexpr usize kMaxSubscribers = 8;
+constexpr usize kMaxSubscribers = 16;
 Handle g_subscribers[kMaxSubscribers];
 usize g_subscriber_count = 0;
 Lock g_lock;
 Handle g_interrupt = 0;
 Handle g_notification = 0;
 
-void write_byte(char c) {
+void write_byte(uint8_t c) {
   while ((inb(kCom1 + kLineStatus) & kTransmitEmpty) == 0) {
   }
-  outb(kCom1 + kData, static_cast<uint8_t>(c));
+  outb(kCom1 + kData, c);
 }
 
 // The interrupt thread: each signal means the line fired (and is masked until we ack).
@@ -81,68 +84,88 @@ void interrupt_thread(void*) {
     g_lock.unlock();
     (void)exo::sys::irq_ack(g_interrupt);
     if (got) {
-      for (usize i = 0; i < n; ++i) (void)exo::sys::notification_signal(subscribers[i], wire::kInputBit);
+      for (usize i = 0; i < n; ++i) (void)exo::sys::notification_signal(subscribers[i], 1);
     }
   }
 }
 
-void serve(IpcMessage& m) {
-  switch (m.label) {
-    case wire::kWrite: {
-      usize count = m.word_count >= 1 && m.words[0] <= wire::kMaxBytes ? m.words[0] : 0;
-      char bytes[wire::kMaxBytes];
-      wire::unpack(&m.words[1], count, bytes);
-      for (usize i = 0; i < count; ++i) write_byte(bytes[i]);
-      m = IpcMessage{};
-      m.label = wire::kWrite;
-      m.word_count = 1;
-      m.words[0] = count;
-      return;
-    }
-    case wire::kRead: {
-      usize max = m.word_count >= 1 && m.words[0] <= wire::kMaxBytes ? m.words[0] : wire::kMaxBytes;
-      char bytes[wire::kMaxBytes];
-      usize n = 0;
-      g_lock.lock();
-      while (n < max && g_count != 0) {
-        bytes[n++] = g_buffer[g_head];
-        g_head = (g_head + 1) % kBufferSize;
-        --g_count;
-      }
-      g_lock.unlock();
-      m = IpcMessage{};
-      m.label = wire::kRead;
-      m.word_count = 6;
-      m.words[0] = n;
-      wire::pack(bytes, n, &m.words[1]);
-      return;
-    }
-    case wire::kSubscribe: {
-      bool ok = false;
-      if (m.handle_count == 1) {
-        g_lock.lock();
-        if (g_subscriber_count < kMaxSubscribers) {
-          g_subscribers[g_subscriber_count++] = static_cast<Handle>(m.words[m.word_count - 1]);
-          ok = true;
-        }
-        g_lock.unlock();
-        if (!ok) (void)exo::sys::handle_close(static_cast<Handle>(m.words[m.word_count - 1]));
-      }
-      m = IpcMessage{};
-      m.label = ok ? wire::kSubscribe : wire::kBadRequest;
-      return;
-    }
-    default:
-      for (usize i = 0; i < m.handle_count; ++i) {
-        (void)exo::sys::handle_close(static_cast<Handle>(m.words[m.word_count - 1 - i]));
-      }
-      m = IpcMessage{};
-      m.label = wire::kBadRequest;
-      return;
+class Uart final : public serial::SerialServer {
+ public:
+  proto::Outcome<serial::SerialError> write(proto::BytesView data,
+                                            serial::Serial::WriteResponse* response) override {
+    for (usize i = 0; i < data.size; ++i) write_byte(data.data[i]);
+    response->written = static_cast<uint32_t>(data.size);
+    return {};
   }
-}
+
+  // Never waits: the serving thread must not stall other clients. A reader that wants to wait
+  // subscribes and waits on its own notification (timeout_us is accepted and not used).
+  proto::Outcome<serial::SerialError> read(uint16_t max, uint32_t,
+                                           serial::Serial::ReadResponse* response) override {
+    usize n = 0;
+    g_lock.lock();
+    while (n < max && n < sizeof(out_) && g_count != 0) {
+      out_[n++] = static_cast<uint8_t>(g_buffer[g_head]);
+      g_head = (g_head + 1) % kBufferSize;
+      --g_count;
+    }
+    g_lock.unlock();
+    response->data = proto::BytesView(out_, n);
+    return {};
+  }
+
+  proto::Outcome<serial::SerialError> configure(const serial::LineConfig& config,
+                                                serial::Serial::ConfigureResponse*) override {
+    if (config.baud == 0 || config.baud > kUartClock || kUartClock % config.baud != 0 ||
+        config.data_bits < 5 || config.data_bits > 8 || config.flow_control) {
+      return serial::SerialError::kUnsupported;
+    }
+    uint8_t parity = config.parity == serial::Parity::kNone ? 0x00
+                     : config.parity == serial::Parity::kOdd ? 0x08
+                                                             : 0x18;
+    uint8_t line = static_cast<uint8_t>((config.data_bits - 5) |
+                                        (config.stop_bits == serial::StopBits::kTwo ? 0x04 : 0) | parity);
+    // Takes effect after the transmitter drains.
+    while ((inb(kCom1 + kLineStatus) & 0x40) == 0) {
+    }
+    uint16_t divisor = static_cast<uint16_t>(kUartClock / config.baud);
+    outb(kCom1 + kLineControl, kDivisorLatch);
+    outb(kCom1 + kData, static_cast<uint8_t>(divisor & 0xff));
+    outb(kCom1 + kInterruptEnable, static_cast<uint8_t>(divisor >> 8));
+    outb(kCom1 + kLineControl, line);
+    outb(kCom1 + kInterruptEnable, 0x01);  // the divisor latch shared this register
+    config_ = config;
+    return {};
+  }
+
+  void get_config(serial::Serial::GetConfigResponse* response) override { response->config = config_; }
+
+  void write_async(proto::StringView text) override {
+    for (usize i = 0; i < text.size; ++i) write_byte(static_cast<uint8_t>(text.data[i]));
+  }
+
+  proto::Outcome<serial::SerialError> subscribe(proto::Handle input,
+                                                serial::Serial::SubscribeResponse*) override {
+    g_lock.lock();
+    bool room = g_subscriber_count < kMaxSubscribers;
+    if (room) g_subscribers[g_subscriber_count++] = input.value;
+    g_lock.unlock();
+    if (!room) {
+      (void)exo::sys::handle_close(input.value);
+      return serial::SerialError::kUnsupported;
+    }
+    return {};
+  }
+
+ private:
+  uint8_t out_[4096];
+  // What the kernel's console set-up programs (kernel/arch/x86_64/uart16550.cc): 115200 8N1.
+  serial::LineConfig config_{115200, 8, serial::Parity::kNone, serial::StopBits::kOne, false};
+};
 
 alignas(16) uint8_t g_interrupt_stack[16 * 1024];
+Uart g_uart;
+proto::Message g_request, g_reply;
 
 }  // namespace
 
@@ -177,14 +200,10 @@ int main(int, char**) {
   hello.words[0] = handle_duplicate(*endpoint, EXO_RIGHT_WRITE | EXO_RIGHT_TRANSFER | EXO_RIGHT_DUPLICATE)
                        .value_or(0);
   if (ipc_send(init_endpoint, hello) < 0) return 4;
-  IpcMessage m;
-  int64_t status = ipc_recv(*endpoint, m);
+  proto::IpcServerTransport transport(*endpoint);
+  proto::ServeStats stats;
   for (;;) {
-    if (status < 0) {
-      status = ipc_recv(*endpoint, m);
-      continue;
-    }
-    serve(m);
-    status = ipc_reply_recv(*endpoint, m);
+    // serve() returns only on a transport error (a malformed sender); keep serving.
+    (void)proto::serve(transport, g_uart, g_request, g_reply, &stats);
   }
 }

@@ -1,57 +1,55 @@
-// serial_test: input typed on the serial port reaches a client of the serial server. It
-// subscribes a notification, asks for a line, waits for the interrupt-driven input and prints
-// what it read. Run by the harness with --input (tests/qemu/meson.build).
-#include "exo/ipc.h"
+// serial_test: input typed on the serial port reaches a client of the serial server, through
+// the generated `serial` protocol over kernel IPC. It subscribes a notification, asks for a
+// line, waits for the interrupt-driven input and prints what it read. Run by the harness with
+// --input (tests/qemu/meson.build).
 #include "exo/print.h"
-#include "exo/serial_wire.h"
+#include "exo/proto/ipc_transport.h"
+#include "exo/protocols/serial.h"
 #include "exo/syscall.h"
+
 
 int main(int, char**) {
   using namespace exo::sys;
-  namespace wire = exo::serial_wire;
+  namespace serial = exo::protocols::serial;
   Handle console = start_handle(EXO_START_HANDLE_CONSOLE);
   exo::Result<Handle> input = notification_create();
   if (console == kInvalidHandle || !input.ok()) {
     print("serial_test: no console (is the serial server running?)\n0 passed, 1 failed\n");
     return 1;
   }
-  IpcMessage subscribe;
-  subscribe.label = wire::kSubscribe;
-  subscribe.word_count = 1;
-  subscribe.handle_count = 1;
-  subscribe.words[0] = handle_duplicate(*input, EXO_RIGHT_SIGNAL | EXO_RIGHT_TRANSFER).value_or(0);
-  if (ipc_call(console, subscribe) != 0 || subscribe.label != wire::kSubscribe) {
+  static exo::proto::IpcTransport transport(console);
+  static serial::SerialClient client(transport);
+  exo::Result<Handle> for_server = handle_duplicate(*input, EXO_RIGHT_SIGNAL | EXO_RIGHT_TRANSFER);
+  auto subscribed = client.subscribe(exo::proto::Handle{for_server.value_or(0)});
+  if (!subscribed.ok()) {
     print("serial_test: subscribe refused\n0 passed, 1 failed\n");
     return 1;
   }
+  auto config = client.get_config();
+  bool config_ok = config.ok() && config->config.baud == 115200 && config->config.data_bits == 8;
   print("serial_test: type a line\n");
   char line[128];
   exo::usize length = 0;
   bool done = false;
   while (!done && length < sizeof(line) - 1) {
-    IpcMessage read;
-    read.label = wire::kRead;
-    read.word_count = 1;
-    read.words[0] = wire::kMaxBytes;
-    if (ipc_call(console, read) != 0) break;
-    exo::usize n = read.words[0];
-    if (n == 0) {
+    auto read = client.read(64, 0);
+    if (!read.ok()) break;
+    if (read->data.size == 0) {
       (void)notification_wait(*input);  // the server signals when input arrives
       continue;
     }
-    char bytes[wire::kMaxBytes];
-    wire::unpack(&read.words[1], n, bytes);
-    for (exo::usize i = 0; i < n && !done; ++i) {
-      if (bytes[i] == '\r' || bytes[i] == '\n') {
+    for (exo::usize i = 0; i < read->data.size && !done; ++i) {
+      char c = static_cast<char>(read->data.data[i]);
+      if (c == '\r' || c == '\n') {
         done = true;
       } else if (length < sizeof(line) - 1) {
-        line[length++] = bytes[i];
+        line[length++] = c;
       }
     }
   }
   line[length] = '\0';
   print("serial_test: read '{}'\n", static_cast<const char*>(line));
-  bool ok = done && length > 0;
-  print("{} passed, {} failed\n", ok ? 1 : 0, ok ? 0 : 1);
-  return ok ? 0 : 1;
+  int passed = (done && length > 0 ? 1 : 0) + (config_ok ? 1 : 0);
+  print("{} passed, {} failed\n", passed, 2 - passed);
+  return passed == 2 ? 0 : 1;
 }

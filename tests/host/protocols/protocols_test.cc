@@ -108,7 +108,12 @@ class FakeSerial final : public serial::SerialServer {
     response->config = config_;
   }
   void write_async(StringView text) override { async_.append(text.data, text.size); }
+  Outcome<serial::SerialError> subscribe(Handle input, serial::Serial::SubscribeResponse*) override {
+    subscribed_ = input.value;
+    return {};
+  }
 
+  uint32_t subscribed_ = 0;
   std::string written_;
   std::string async_;
   serial::LineConfig config_{};
@@ -135,6 +140,22 @@ TEST(SerialProtocol, CallsRoundTrip) {
 
   EXPECT_TRUE(client.write_async("async text").ok());
   EXPECT_EQ(server.async_, "async text");
+}
+
+TEST(SerialProtocol, SubscribeCarriesANotificationHandle) {
+  FakeSerial server;
+  Loopback loop(server);
+  serial::SerialClient client(loop);
+  loop.register_handle(0x77, ObjectType::kNotification, kRightSignal | kRightWait);
+  auto subscribed = client.subscribe(Handle{0x77});
+  ASSERT_TRUE(subscribed.ok());
+  EXPECT_EQ(server.subscribed_, 0x77u);
+  // A handle of another type, or without the signal right, is refused before the handler.
+  loop.register_handle(0x78, ObjectType::kVmo, kRightSignal);
+  EXPECT_FALSE(client.subscribe(Handle{0x78}).ok());
+  loop.register_handle(0x79, ObjectType::kNotification, kRightWait);
+  EXPECT_FALSE(client.subscribe(Handle{0x79}).ok());
+  EXPECT_EQ(server.subscribed_, 0x77u);
 }
 
 TEST(SerialProtocol, ApplicationErrorsComeBackTyped) {
