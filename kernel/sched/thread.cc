@@ -245,11 +245,11 @@ void enqueue_on(uint32_t target, Thread& thread) {
   }
   uint32_t load = cpu.queue.load();
   cpu.lock.release(flags);
-  if (!local) {
-    // The target must re-arm its own timer (a slice end now matters) or preempt.
-    arch::send_reschedule(target);
-  } else if (load >= sched::kMinVictimLoad) {
-    // Work piles up here: wake one idle CPU so it steals.
+  // The target must re-arm its own timer (a slice end now matters) or preempt.
+  if (!local) arch::send_reschedule(target);
+  if (load >= sched::kMinVictimLoad) {
+    // Work piles up there: wake one idle CPU so it steals. Idle CPUs take no ticks, so nobody
+    // else would.
     for (uint32_t other = 0; other < arch::kMaxCpus; ++other) {
       CpuScheduler* c = __atomic_load_n(&g_schedulers[other], __ATOMIC_ACQUIRE);
       if (c != nullptr && other != target && c->queue.load_relaxed() == 0) {
@@ -300,6 +300,13 @@ bool try_steal(CpuScheduler& thief) {
     bool work = cpu.queue.ready_count() != 0;
     if (work) {
       thread_yield();
+      arch::irq_restore(flags);
+      continue;
+    }
+    // An interrupt after reap_zombies may have preempted this thread for one that exited, and
+    // only this CPU reaps its zombies: halting now could leave them unreaped for good (tickless).
+    // Only this CPU adds to the list, and not with interrupts off, so the check is stable.
+    if (!cpu.zombies.empty()) {
       arch::irq_restore(flags);
       continue;
     }
