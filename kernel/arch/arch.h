@@ -58,6 +58,9 @@ void send_reschedule(uint32_t cpu);
 // other online CPU, returning once all have acknowledged. Not from interrupt context; callers
 // serialise on an internal lock, which services incoming shootdowns while it spins.
 void tlb_shootdown(uptr address);
+// The same for `count` pages in one round of IPIs and acknowledgements; `pages` must stay valid
+// until the call returns.
+void tlb_shootdown_pages(const uptr* pages, usize count);
 void tlb_shootdown_all();
 // One-shot timer interrupt on the calling CPU at cycle_counter() value `deadline`.
 void timer_arm_at(uint64_t deadline);
