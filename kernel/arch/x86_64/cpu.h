@@ -85,6 +85,14 @@ inline uint64_t read_gs_u64(uptr offset) {
   asm volatile("movq %%gs:(%1), %0" : "=r"(v) : "r"(offset));
   return v;
 }
+// A 32-bit load from the GS segment at a constant offset, zero-extended (a 32-bit move clears
+// the upper half, so the result needs no further extension when used as an index).
+template <uptr kOffset>
+inline uint64_t read_gs_u32() {
+  uint64_t v;
+  asm volatile("movl %%gs:%c1, %k0" : "=r"(v) : "i"(kOffset));
+  return v;
+}
 
 struct [[gnu::packed]] DescriptorPointer {
   uint16_t limit;

@@ -438,9 +438,6 @@ uint32_t cpu_count_described() {
 uint32_t ioapic_entries_masked() {
   return g_ioapic_entries_masked;
 }
-uint32_t current_cpu() {
-  return percpu::current().index;
-}
 uint32_t cpu_node(uint32_t cpu) {
   return percpu::cpu(cpu).node;
 }
