@@ -19,9 +19,10 @@ void drop_identity_map();
 void console_write(const char* text, usize length);
 
 // A monotonic per-CPU cycle counter. Under QEMU with -icount shift=0 it counts instructions.
-uint64_t cycle_counter();
+//   uint64_t cycle_counter();
 // The counter's value at the first instruction of the kernel (the multiboot entry).
-uint64_t boot_cycle_counter();
+//   uint64_t boot_cycle_counter();
+// (Both inline, from the architecture's arch_inline.h, included at the end of this file.)
 // Counter ticks per second, measured once against a fixed-frequency timer (0 until measured).
 uint64_t cycle_counter_hz();
 void calibrate_cycle_counter();
@@ -47,8 +48,9 @@ uptr current_frame();
 Status smp_init();
 // CPUs online (1 before smp_init()).
 uint32_t cpu_count();
-// The calling CPU's dense index, 0 for the boot CPU. Precondition: smp_init() ran.
-uint32_t current_cpu();
+// The calling CPU's dense index, 0 for the boot CPU. Precondition: early_init() ran. Inline,
+// from arch_inline.h:
+//   uint32_t current_cpu();
 // The NUMA node (ACPI proximity domain) of CPU `cpu` (< cpu_count()); 0 without an SRAT.
 uint32_t cpu_node(uint32_t cpu);
 // Interrupts CPU `cpu` so it re-runs its scheduler (see set_reschedule_hook in the arch code).
@@ -58,6 +60,9 @@ void send_reschedule(uint32_t cpu);
 // other online CPU, returning once all have acknowledged. Not from interrupt context; callers
 // serialise on an internal lock, which services incoming shootdowns while it spins.
 void tlb_shootdown(uptr address);
+// The same for `count` pages in one round of IPIs and acknowledgements; `pages` must stay valid
+// until the call returns.
+void tlb_shootdown_pages(const uptr* pages, usize count);
 void tlb_shootdown_all();
 // One-shot timer interrupt on the calling CPU at cycle_counter() value `deadline`.
 void timer_arm_at(uint64_t deadline);
@@ -82,3 +87,6 @@ void isa_irq_set_masked(uint32_t irq, bool masked);
 void start_secondary_cpus(void (*ap_entry)(uint32_t cpu));
 
 }  // namespace exo::arch
+
+// The hot accessors above, inline: a port supplies the same header for its architecture.
+#include "kernel/arch/x86_64/arch_inline.h"

@@ -142,6 +142,25 @@ class IntrusiveList {
     return element;
   }
 
+  // pop_front and push_back(in) in one step, for round robin: returns the old head and appends
+  // `in`; the size is unchanged. Preconditions: !empty(); `in` is on no list of this tag.
+  [[gnu::always_inline]] T* exchange_front(T& in) {
+    Node& node = as_node(in);
+    EXO_LIST_CHECK(size_ != 0 && node.owner_ == nullptr);
+    Node* out = head_.next_;
+    head_.next_ = out->next_;
+    out->next_->prev_ = &head_;
+    out->prev_ = nullptr;
+    out->next_ = nullptr;
+    out->owner_ = nullptr;
+    node.prev_ = head_.prev_;
+    node.next_ = &head_;
+    head_.prev_->next_ = &node;
+    head_.prev_ = &node;
+    node.owner_ = this;
+    return static_cast<T*>(out);
+  }
+
   // Moves every element of `other` to the tail of this list, keeping their order. O(n): each
   // node's owner is rewritten so contains() stays O(1).
   void splice_back(IntrusiveList& other) {

@@ -194,7 +194,9 @@ void invalidate_everywhere(const TlbFlush& flush) {
     arch::tlb_shootdown_all();
     return;
   }
-  for (usize i = 0; i < flush.count(); ++i) arch::tlb_shootdown(flush.page(i));
+  uptr pages[TlbFlush::kMaxPages];
+  for (usize i = 0; i < flush.count(); ++i) pages[i] = flush.page(i);
+  arch::tlb_shootdown_pages(pages, flush.count());
 }
 
 // Maps fresh frames at [base, base + size); on failure unmaps and frees what it mapped.
@@ -222,6 +224,30 @@ Status map_fresh_frames(uptr base, usize size) {
 
 Status KernelHeapBacking::back(uptr base, usize size) {
   return map_fresh_frames(base, size);
+}
+
+constexpr usize kStackPages = kKernelStackSize / kPageSize;
+static_assert(kStackEvictBatch >= 1 && kStackEvictBatch <= kStackCacheSize);
+
+// Unmaps `count` stacks under one hold of the address-space lock, invalidates them everywhere
+// in one shootdown, and only then frees their frames (no CPU can still reach them).
+void unmap_and_free_stacks(const uptr* bases, usize count) {
+  MemoryState& s = state();
+  PhysAddr frames[kStackEvictBatch * kStackPages];
+  TlbFlush flush;
+  uint64_t flags = s.aspace_lock.acquire();
+  for (usize i = 0; i < count; ++i) {
+    for (usize page = 0; page < kStackPages; ++page) {
+      Result<Translation> t = s.kernel_tables->translate(bases[i] + page * kPageSize);
+      if (!t.ok()) panic("mm: freeing unmapped kernel stack page {:#x}", bases[i] + page * kPageSize);
+      frames[i * kStackPages + page] = t->pa;
+    }
+    Status unmapped = s.kernel_tables->unmap(bases[i], kKernelStackSize, flush);
+    if (!unmapped.ok()) panic("mm: unmap of stack {:#x} failed: {}", bases[i], unmapped.error());
+  }
+  s.aspace_lock.release(flags);
+  invalidate_everywhere(flush);
+  for (usize i = 0; i < count * kStackPages; ++i) free_frame(frames[i]);
 }
 
 void build_kernel_address_space(Span<const PhysRange> usable, uint64_t phys_top) {
@@ -541,18 +567,25 @@ Result<KernelStack> allocate_kernel_stack() {
 void free_kernel_stack(const KernelStack& stack) {
   if (stack.top == 0) return;
   MemoryState& s = state();
-  uint64_t cache_flags = s.stacks_lock.acquire();
+  uptr evicted[kStackEvictBatch];
+  uint64_t flags = s.stacks_lock.acquire();
   if (s.stack_cache_count < kStackCacheSize) {
     s.stack_cache[s.stack_cache_count++] = stack.base;
-    s.stacks_lock.release(cache_flags);
+    s.stacks_lock.release(flags);
     return;
   }
-  s.stacks_lock.release(cache_flags);
-  unmap_and_free_frames(stack.base, kKernelStackSize);
-  usize slot = (stack.base - kPageSize - kKernelStackBase) / kKernelStackSlotSize;
-  uint64_t flags = s.stacks_lock.acquire();
-  s.stack_slots[slot / 64] &= ~(uint64_t{1} << (slot % 64));
-  --s.stacks_in_use;
+  // The cache is full: this stack and the most recently cached ones go together, which leaves
+  // room for the next kStackEvictBatch - 1 frees.
+  evicted[0] = stack.base;
+  for (usize i = 1; i < kStackEvictBatch; ++i) evicted[i] = s.stack_cache[--s.stack_cache_count];
+  s.stacks_lock.release(flags);
+  unmap_and_free_stacks(evicted, kStackEvictBatch);
+  flags = s.stacks_lock.acquire();
+  for (uptr base : evicted) {
+    usize slot = (base - kPageSize - kKernelStackBase) / kKernelStackSlotSize;
+    s.stack_slots[slot / 64] &= ~(uint64_t{1} << (slot % 64));
+  }
+  s.stacks_in_use -= kStackEvictBatch;
   s.stacks_lock.release(flags);
 }
 

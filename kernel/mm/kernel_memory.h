@@ -119,8 +119,11 @@ struct HeapCounts {
 };
 HeapCounts heap_counts();
 
-// Up to kStackCacheSize freed stacks stay mapped and are handed out again first; beyond that a
-// freed stack is unmapped (with a TLB shootdown) and its frames freed.
+// Up to kStackCacheSize freed stacks stay mapped and are handed out again first. A free into a
+// full cache unmaps that stack together with the kStackEvictBatch - 1 most recently cached ones
+// and frees their frames, all in one TLB shootdown: a shootdown waits for every CPU, so thread
+// churn beyond the cache must not cost one per exit (docs/memory.md, "Kernel stacks").
+inline constexpr usize kStackEvictBatch = 32;
 Result<KernelStack> allocate_kernel_stack();
 void free_kernel_stack(const KernelStack& stack);
 // True when `address` lies in the guard page of some kernel stack (for the fault handler).

@@ -54,6 +54,17 @@ class PriorityLists {
     if (e != nullptr) remove(*e);
     return e;
   }
+  // pop_highest and push_back(in) in one step (a yield): returns the oldest entity of `level`,
+  // which must be highest_level() (the caller has it already), and files `in` at the tail of its
+  // own level. Preconditions: !empty(); `in` is on no list; in.priority_ < kPriorityLevels.
+  [[gnu::always_inline]] SchedEntity* exchange_highest(usize level, SchedEntity& in) {
+    EXO_SCHED_CHECK(in.priority_ < kPriorityLevels);
+    if (level == in.priority_) return levels_[level].exchange_front(in);
+    SchedEntity* out = levels_[level].pop_front();
+    drained(level);
+    push_back(in);
+    return out;
+  }
   // The FIFO of one level, for scans that cannot use the O(1) path (stealing by affinity).
   // Precondition: level < kPriorityLevels.
   const List& level(usize level) const { return levels_[level]; }

@@ -63,11 +63,6 @@ SchedEntity* RunQueue::take_for_cpu(uint32_t cpu) {
   return nullptr;
 }
 
-int RunQueue::highest_ready_priority() const {
-  usize level = ready_.highest_level();
-  return level == PriorityLists::kNone ? -1 : static_cast<int>(level);
-}
-
 void RunQueue::set_current(SchedEntity& e, uint64_t now_ns) {
   EXO_SCHED_CHECK(current_ == nullptr && !e.in_list());
   current_ = &e;
@@ -89,17 +84,6 @@ SchedEntity* RunQueue::pick_next(uint64_t now_ns) {
   SchedEntity* e = dequeue_highest();
   if (e != nullptr) set_current(*e, now_ns);
   return e;
-}
-
-uint64_t RunQueue::charge_current(uint64_t now_ns) {
-  if (current_ == nullptr) return 0;
-  if (now_ns > charged_until_ns_) {
-    uint64_t elapsed = now_ns - charged_until_ns_;
-    current_->slice_left_ns_ =
-        elapsed >= current_->slice_left_ns_ ? 0 : current_->slice_left_ns_ - elapsed;
-    charged_until_ns_ = now_ns;
-  }
-  return current_->slice_left_ns_;
 }
 
 }  // namespace exo::sched

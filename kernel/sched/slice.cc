@@ -20,18 +20,6 @@ bool should_preempt_on_wakeup(const RunQueue& rq, const SchedEntity& woken) {
   return current == nullptr || woken.priority_ > current->priority_;
 }
 
-bool needs_periodic_tick(const RunQueue& rq) {
-  const SchedEntity* current = rq.current();
-  return current != nullptr && rq.highest_ready_priority() >= current->priority_;
-}
-
-uint64_t next_preemption_deadline(const RunQueue& rq) {
-  if (!needs_periodic_tick(rq)) return kNever;
-  uint64_t deadline;
-  if (!checked_add(rq.charged_until_ns(), rq.current()->slice_left_ns_, &deadline)) return kNever;
-  return deadline;
-}
-
 void requeue_preempted(RunQueue& rq, SchedEntity& e) {
   if (e.slice_left_ns_ == 0) {
     e.slice_left_ns_ = e.slice_ns_;

@@ -1,6 +1,7 @@
 // Time slices: charging current, deciding preemption, and whether a tick is needed (tickless).
 #pragma once
 
+#include "kernel/lib/utility.h"
 #include "kernel/sched/run_queue.h"
 #include "kernel/sched/timer_queue.h"
 
@@ -25,11 +26,19 @@ bool should_preempt_on_wakeup(const RunQueue& rq, const SchedEntity& woken);
 // True when this CPU needs a timer interrupt for slice expiry: only when something runs and some
 // ready entity could take over at slice end (priority >= current's). Lower-priority ready
 // threads cannot run until current blocks, and an idle CPU has nothing to preempt.
-bool needs_periodic_tick(const RunQueue& rq);
+inline bool needs_periodic_tick(const RunQueue& rq) {
+  const SchedEntity* current = rq.current();
+  return current != nullptr && rq.highest_ready_priority() >= current->priority_;
+}
 
 // When the running slice ends, if that matters (needs_periodic_tick); kNever otherwise. The
 // kernel arms its one-shot timer for min(this, the timer queue's next_deadline()).
-uint64_t next_preemption_deadline(const RunQueue& rq);
+inline uint64_t next_preemption_deadline(const RunQueue& rq) {
+  if (!needs_periodic_tick(rq)) return kNever;
+  uint64_t deadline;
+  if (!checked_add(rq.charged_until_ns(), rq.current()->slice_left_ns_, &deadline)) return kNever;
+  return deadline;
+}
 
 // Puts a preempted entity back on `rq`: at the head of its level with the slice it had left, or,
 // if the slice is used up, refilled and at the tail (round robin).

@@ -48,7 +48,6 @@ struct CpuScheduler {
   sched::TimerQueue<sched::SchedEntity> sleepers;
   Thread* current = nullptr;   // the running thread, idle included
   Thread* idle = nullptr;
-  Thread* switched_from = nullptr;  // set before a switch, consumed by finish_switch
   sched::WakeList zombies;     // dead threads whose stacks are no longer in use
   uint64_t armed_deadline_ns = sched::kNever;
   // The user address space this CPU has loaded (0: the kernel's); read by other CPUs.
@@ -110,11 +109,16 @@ uint64_t deadline_to_cycles(uint64_t deadline_ns) {
 
 // Arms this CPU's one-shot timer for the earliest of the next sleeper and the end of the
 // running slice when another thread could take over; cancels it when neither exists (tickless).
-// Precondition: cpu is this CPU's scheduler and its lock is held; `now` is clock::now_ns().
-void program_timer(CpuScheduler& cpu, uint64_t now) {
-  uint64_t deadline = sched::next_preemption_deadline(cpu.queue);
-  if (!cpu.sleepers.empty()) deadline = min(deadline, cpu.sleepers.next_deadline());
-  (void)now;
+// Precondition: cpu is this CPU's scheduler and its lock is held.
+void program_timer(CpuScheduler& cpu) {
+  uint64_t deadline = cpu.sleepers.next_deadline();
+  if (sched::needs_periodic_tick(cpu.queue)) {
+    uint64_t slice_end;
+    if (checked_add(cpu.queue.charged_until_ns(), cpu.queue.current()->slice_left_ns_, &slice_end) &&
+        slice_end < deadline) {
+      deadline = slice_end;
+    }
+  }
   if (deadline == cpu.armed_deadline_ns) return;
   cpu.armed_deadline_ns = deadline;
   if (deadline == sched::kNever) {
@@ -142,16 +146,11 @@ void reap_zombies(CpuScheduler& cpu) {
   }
 }
 
-// Runs on the thread that was just switched to, on the CPU that switched: lets go of the thread
-// switched away from (its registers are saved now).
-void finish_switch() {
-  CpuScheduler& cpu = this_cpu();
-  Thread* prev = cpu.switched_from;
-  cpu.switched_from = nullptr;
-  if (prev != nullptr) {
-    if (prev->state_ == sched::ThreadState::kDead) cpu.zombies.push_back(*prev);
-    __atomic_store_n(&I::on_cpu(*prev), false, __ATOMIC_RELEASE);
-  }
+// Runs on the thread that was just switched to, on the CPU that switched (`cpu`, lock held):
+// lets go of `prev`, the thread switched away from, whose registers are saved now.
+void finish_switch(CpuScheduler& cpu, Thread& prev) {
+  if (prev.state_ == sched::ThreadState::kDead) cpu.zombies.push_back(prev);
+  __atomic_store_n(&I::on_cpu(prev), false, __ATOMIC_RELEASE);
 }
 
 // The user half of a switch: FPU state out of `prev` and into `next`, and `next`'s address
@@ -170,30 +169,50 @@ void switch_user_state(CpuScheduler& cpu, Thread& prev, Thread& next) {
   }
 }
 
-// Switches from cpu.current to the next ready thread (or idle). Precondition: cpu.lock held,
-// the current thread already requeued, parked on a wait queue or the timer queue, or dead.
-// Returns with the lock of the CPU this thread resumes on held.
-void switch_away(CpuScheduler& cpu, uint64_t now) {
+// Switches from `prev` to `next`, which the run queue already made current (or the idle
+// thread). Precondition: cpu.lock held, prev requeued, parked on a wait queue or the timer
+// queue, or dead. Returns the scheduler of the CPU this thread resumes on, whose lock is held.
+// Inline: it is most of every switch, and a call would save and restore the callee-saved
+// registers a second time around the context switch, which saves them anyway.
+[[gnu::always_inline]] inline CpuScheduler& switch_to(CpuScheduler& cpu, Thread& prev, Thread& next) {
+  program_timer(cpu);
+  // A thread woken right after it blocked on another CPU may still be saving its registers.
+  while (__atomic_load_n(&I::on_cpu(next), __ATOMIC_ACQUIRE)) arch::cpu_relax();
+  I::on_cpu(next) = true;
+  cpu.current = &next;
+  ++cpu.context_switches;
+  switch_user_state(cpu, prev, next);
+  void* last = arch::context_switch(&I::saved_sp(prev), I::saved_sp(next), &prev);
+  CpuScheduler& resumed = this_cpu();
+  finish_switch(resumed, *static_cast<Thread*>(last));
+  return resumed;
+}
+
+// Switches from cpu.current to the next ready thread (or idle), as switch_to. Precondition:
+// cpu.lock held, the current thread already off the run queue's current slot (requeued, parked
+// or dead). Returns the scheduler this thread resumes on, lock held.
+CpuScheduler& switch_away(CpuScheduler& cpu, uint64_t now) {
   sched::SchedEntity* e = cpu.queue.pick_next(now);
   Thread* next = e != nullptr ? as_thread(e) : cpu.idle;
   Thread* prev = cpu.current;
-  program_timer(cpu, now);
-  if (next == prev) return;
-  // A thread woken right after it blocked on another CPU may still be saving its registers.
-  while (__atomic_load_n(&I::on_cpu(*next), __ATOMIC_ACQUIRE)) arch::cpu_relax();
-  I::on_cpu(*next) = true;
-  cpu.current = next;
-  cpu.switched_from = prev;
-  ++cpu.context_switches;
-  switch_user_state(cpu, *prev, *next);
-  arch::context_switch(&I::saved_sp(*prev), I::saved_sp(*next));
-  finish_switch();
+  if (next == prev) {
+    program_timer(cpu);
+    return cpu;
+  }
+  return switch_to(cpu, *prev, *next);
 }
 
-void thread_entry(void*) {
-  // First run of a thread: we arrive from switch_away on some CPU with its lock held.
-  finish_switch();
+// Lets go of `cpu`'s lock after a switch and frees what exited there meanwhile.
+void release_and_reap(CpuScheduler& cpu, uint64_t flags) {
+  bool zombies = !cpu.zombies.empty();
+  cpu.lock.release(flags);
+  if (zombies) reap_zombies(cpu);
+}
+
+void thread_entry(void*, void* prev) {
+  // First run of a thread: we arrive from switch_to on some CPU with its lock held.
   CpuScheduler& cpu = this_cpu();
+  finish_switch(cpu, *static_cast<Thread*>(prev));
   cpu.lock.release(arch::kRflagsInterruptEnable);
   Thread* self = cpu.current;
   I::start(*self)(I::arg(*self));
@@ -203,7 +222,7 @@ void thread_entry(void*) {
 namespace {
 
 // Puts the running thread back on its queue after preemption and switches. cpu.lock held,
-// interrupts off.
+// interrupts off; released on return (it is the lock of the CPU the thread resumes on).
 void preempt_locked(CpuScheduler& cpu) {
   Thread* self = cpu.current;
   if (!I::is_idle(*self)) {
@@ -213,7 +232,8 @@ void preempt_locked(CpuScheduler& cpu) {
     sched::requeue_preempted(cpu.queue, *self);
   }
   ++cpu.preemptions;
-  switch_away(cpu, clock::now_ns());
+  CpuScheduler& resumed = switch_away(cpu, clock::now_ns());
+  resumed.lock.release_irqs_off();
 }
 
 // After the EOI of every device interrupt (arch preempt hook), interrupts off.
@@ -223,7 +243,6 @@ void on_interrupt_exit() {
   cpu->need_resched = false;
   cpu->lock.acquire_irqs_off();
   preempt_locked(*cpu);
-  this_cpu().lock.release_irqs_off();
 }
 
 // Timer interrupt: wake expired sleepers, account the slice, re-arm.
@@ -239,7 +258,7 @@ void on_timer() {
     cpu->queue.enqueue(*e);
   }
   if (sched::on_tick(cpu->queue, now)) cpu->need_resched = true;
-  program_timer(*cpu, clock::now_ns());
+  program_timer(*cpu);
   cpu->lock.release_irqs_off();
 }
 
@@ -252,7 +271,7 @@ void on_reschedule() {
   int ready = cpu->queue.highest_ready_priority();
   if (ready >= 0 && (current == nullptr || ready > current->priority_)) cpu->need_resched = true;
   // An idle CPU is woken to steal: its idle loop runs after this returns.
-  program_timer(*cpu, clock::now_ns());
+  program_timer(*cpu);
   cpu->lock.release_irqs_off();
 }
 
@@ -265,16 +284,16 @@ void enqueue_on(uint32_t target, Thread& thread) {
   cpu.queue.enqueue(thread);
   bool local = target == arch::current_cpu();
   if (local) {
-    program_timer(cpu, clock::now_ns());
+    program_timer(cpu);
     if (preempt) cpu.need_resched = true;
   }
   uint32_t load = cpu.queue.load();
   cpu.lock.release(flags);
-  if (!local) {
-    // The target must re-arm its own timer (a slice end now matters) or preempt.
-    arch::send_reschedule(target);
-  } else if (load >= sched::kMinVictimLoad) {
-    // Work piles up here: wake one idle CPU so it steals.
+  // The target must re-arm its own timer (a slice end now matters) or preempt.
+  if (!local) arch::send_reschedule(target);
+  if (load >= sched::kMinVictimLoad) {
+    // Work piles up there: wake one idle CPU so it steals. Idle CPUs take no ticks, so nobody
+    // else would.
     for (uint32_t other = 0; other < arch::kMaxCpus; ++other) {
       CpuScheduler* c = __atomic_load_n(&g_schedulers[other], __ATOMIC_ACQUIRE);
       if (c != nullptr && other != target && c->queue.load_relaxed() == 0) {
@@ -325,6 +344,13 @@ bool try_steal(CpuScheduler& thief) {
     bool work = cpu.queue.ready_count() != 0;
     if (work) {
       thread_yield();
+      arch::irq_restore(flags);
+      continue;
+    }
+    // An interrupt after reap_zombies may have preempted this thread for one that exited, and
+    // only this CPU reaps its zombies: halting now could leave them unreaped for good (tickless).
+    // Only this CPU adds to the list, and not with interrupts off, so the check is stable.
+    if (!cpu.zombies.empty()) {
       arch::irq_restore(flags);
       continue;
     }
@@ -390,17 +416,17 @@ void thread_yield() {
   CpuScheduler& cpu = this_cpu();
   uint64_t flags = cpu.lock.acquire();
   Thread* self = cpu.current;
-  uint64_t now = clock::now_ns();
-  if (!I::is_idle(*self)) {
-    cpu.queue.charge_current(now);
-    cpu.queue.clear_current();
-    self->state_ = sched::ThreadState::kReady;
-    cpu.queue.enqueue(*self);
+  if (I::is_idle(*self)) {
+    release_and_reap(switch_away(cpu, clock::now_ns()), flags);
+    return;
   }
-  switch_away(cpu, now);
-  CpuScheduler& resumed = this_cpu();
-  resumed.lock.release(flags);
-  reap_zombies(resumed);
+  // One step in the run queue: the load is unchanged, and when nothing at least as urgent is
+  // ready this thread keeps running with the timer as it was (charging moves charged_until
+  // and slice_left by the same amount, so the slice end does not move). Zombies are looked at
+  // either way: a thread that exited while this one was preempted in an interrupt left one,
+  // and a thread yielding alone in a loop would otherwise never free it.
+  Thread* next = as_thread(cpu.queue.yield_current(clock::now_ns()));
+  release_and_reap(next == self ? cpu : switch_to(cpu, *self, *next), flags);
 }
 
 void thread_sleep_ns(uint64_t ns) {
@@ -413,10 +439,7 @@ void thread_sleep_ns(uint64_t ns) {
   cpu.queue.clear_current();
   self->state_ = sched::ThreadState::kBlocked;
   cpu.sleepers.insert(*self, now + ns);
-  switch_away(cpu, now);
-  CpuScheduler& after = this_cpu();
-  after.lock.release(flags);
-  reap_zombies(after);
+  release_and_reap(switch_away(cpu, now), flags);
 }
 
 void thread_exit() {
@@ -426,7 +449,7 @@ void thread_exit() {
   EXO_ASSERT(!I::is_idle(*self) && I::stack(*self).top != 0);
   cpu.queue.clear_current();
   self->state_ = sched::ThreadState::kDead;
-  switch_away(cpu, clock::now_ns());
+  (void)switch_away(cpu, clock::now_ns());
   panic("thread {} ran again after exiting", self->id());
 }
 
@@ -439,10 +462,7 @@ void block_on(sched::WaitQueue& queue, Spinlock& lock, uint64_t flags) {
   cpu.queue.clear_current();
   queue.block(*self);
   lock.release_irqs_off();
-  switch_away(cpu, clock::now_ns());
-  CpuScheduler& after = this_cpu();
-  after.lock.release(flags);
-  reap_zombies(after);
+  release_and_reap(switch_away(cpu, clock::now_ns()), flags);
 }
 
 namespace {
@@ -478,7 +498,7 @@ Thread* adopt_boot_context(CpuScheduler& cpu, const char* name) {
   cpu.current = boot;
   __atomic_store_n(&g_schedulers[index], &cpu, __ATOMIC_RELEASE);
   (void)cpu.lock.acquire();
-  switch_away(cpu, clock::now_ns());
+  (void)switch_away(cpu, clock::now_ns());
   panic("CPU {}'s boot context ran again", index);
 }
 

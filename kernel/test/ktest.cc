@@ -1,6 +1,8 @@
 // The in-kernel test runner.
 #include "kernel/test/ktest.h"
 
+#include "kernel/arch/x86_64/interrupts.h"
+
 extern "C" const exo::ktest::Case __ktest_start[];
 extern "C" const exo::ktest::Case __ktest_end[];
 
@@ -43,7 +45,20 @@ int run(const char* suite) {
       if (!selected) continue;
       kprint("[ RUN  ] {}.{}\n", c->suite, c->name);
       Context context;
+      bool interrupts_on = arch::interrupts_enabled();
       c->run(context);
+      // A case that leaves interrupts off leaves the kernel_main thread (and whichever CPU it
+      // runs on) deaf to TLB shootdowns and reschedule IPIs for every later case, which then
+      // hangs far from the cause; fail the culprit instead and restore the state.
+      if (arch::interrupts_enabled() != interrupts_on) {
+        context.fail(__FILE__, __LINE__, interrupts_on ? "the case left interrupts off"
+                                                       : "the case left interrupts on");
+        if (interrupts_on) {
+          arch::irq_restore(arch::kRflagsInterruptEnable);
+        } else {
+          (void)arch::irq_save();
+        }
+      }
       if (context.failed()) {
         ++suite_failed;
         kprint("[ FAIL ] {}.{}\n", c->suite, c->name);

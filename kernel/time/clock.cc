@@ -4,9 +4,13 @@
 #include "kernel/arch/arch.h"
 
 namespace exo::clock {
+
+namespace detail {
+constinit uint64_t g_ns_per_cycle_q32 = 0;
+}  // namespace detail
+
 namespace {
 
-constinit uint64_t g_ns_per_cycle_q32 = 0;  // nanoseconds per cycle, 32.32 fixed point
 constinit uint64_t g_cycles_per_ns_q32 = 0;
 
 }  // namespace
@@ -17,18 +21,12 @@ void init() {
   // 64-bit arithmetic only (a 128-bit division would need compiler-rt): 10^9 << 32 fits, and
   // hz << 32 is split into its quotient and remainder by 10^9 so it cannot overflow.
   constexpr uint64_t kNsPerSecond = 1000000000;
-  g_ns_per_cycle_q32 = (kNsPerSecond << 32) / hz;
+  detail::g_ns_per_cycle_q32 = (kNsPerSecond << 32) / hz;
   g_cycles_per_ns_q32 = ((hz / kNsPerSecond) << 32) + ((hz % kNsPerSecond) << 32) / kNsPerSecond;
-}
-
-uint64_t cycles_to_ns(uint64_t cycles) {
-  return static_cast<uint64_t>((static_cast<unsigned __int128>(cycles) * g_ns_per_cycle_q32) >> 32);
 }
 
 uint64_t ns_to_cycles(uint64_t ns) {
   return static_cast<uint64_t>((static_cast<unsigned __int128>(ns) * g_cycles_per_ns_q32) >> 32);
 }
-
-uint64_t now_ns() { return cycles_to_ns(arch::cycle_counter() - arch::boot_cycle_counter()); }
 
 }  // namespace exo::clock

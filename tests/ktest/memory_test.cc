@@ -199,5 +199,31 @@ EXO_KTEST(mem, kernel_stacks_have_unmapped_guards) {
   mm::free_kernel_stack(*again);
 }
 
+// Allocating more stacks than the cache holds empties it; freeing them fills it, and the next
+// free unmaps a batch: that stack and the most recently cached ones, frames returned.
+constinit mm::KernelStack g_stacks[mm::kStackCacheSize + mm::kStackEvictBatch] = {};
+EXO_KTEST(mem, full_stack_cache_unmaps_a_batch) {
+  constexpr usize kCache = mm::kStackCacheSize, kBatch = mm::kStackEvictBatch;
+  for (mm::KernelStack& stack : g_stacks) {
+    Result<mm::KernelStack> s = mm::allocate_kernel_stack();
+    KEXPECT(s.ok());
+    if (!s.ok()) return;
+    stack = *s;
+  }
+  for (usize i = 0; i < kCache; ++i) mm::free_kernel_stack(g_stacks[i]);
+  uint64_t free_before = mm::frame_counts().free;
+  mm::free_kernel_stack(g_stacks[kCache]);
+  KEXPECT(mm::frame_counts().free >= free_before + kBatch * mm::kKernelStackSize / mm::kPageSize);
+  KEXPECT_EQ(mm::translate_kernel(g_stacks[kCache].base).error(), Error::kNotFound);
+  for (usize i = kCache - kBatch + 1; i < kCache; ++i) {
+    KEXPECT_EQ(mm::translate_kernel(g_stacks[i].base).error(), Error::kNotFound);
+    KEXPECT_EQ(mm::translate_kernel(g_stacks[i].top - 8).error(), Error::kNotFound);
+  }
+  KEXPECT(mm::translate_kernel(g_stacks[kCache - kBatch].base).ok());
+  // Room again for the rest without unmapping.
+  for (usize i = kCache + 1; i < kCache + kBatch; ++i) mm::free_kernel_stack(g_stacks[i]);
+  KEXPECT(mm::translate_kernel(g_stacks[kCache + kBatch - 1].base).ok());
+}
+
 }  // namespace
 }  // namespace exo

@@ -6,6 +6,7 @@
 #include "kernel/arch/x86_64/apic.h"
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/idt.h"
+#include "kernel/arch/x86_64/interrupts.h"
 #include "kernel/arch/x86_64/percpu.h"
 #include "kernel/test/ktest.h"
 
@@ -32,10 +33,13 @@ uint64_t load(const uint64_t& counter) {
 }
 
 // Waits (up to two seconds) for `counter` to exceed `before`, with this CPU's interrupts on
-// while it waits when `interruptible`.
+// while it waits when `interruptible`. The caller's interrupt state is restored: ktests run on
+// the kernel_main thread, which the scheduler runs with interrupts on, and leaving them off
+// would leave this CPU deaf to TLB shootdowns and reschedule IPIs for the rest of the run.
 bool wait_past(const uint64_t& counter, uint64_t before, bool interruptible = false) {
   uint64_t limit = 2 * arch::cycle_counter_hz();
   uint64_t start = arch::rdtsc();
+  bool was_enabled = arch::interrupts_enabled();
   if (interruptible) arch::sti();
   bool moved = true;
   while (load(counter) <= before) {
@@ -45,7 +49,7 @@ bool wait_past(const uint64_t& counter, uint64_t before, bool interruptible = fa
     }
     arch::pause();
   }
-  if (interruptible) arch::cli();
+  if (interruptible && !was_enabled) arch::cli();
   return moved;
 }
 

@@ -64,6 +64,7 @@ EXO_KTEST(threads, create_run_exit_reap) {
 }
 
 struct PingPong {
+  uint64_t started = 0;
   uint64_t turns = 0;
   uint64_t out_of_turn = 0;
   uint64_t finished = 0;
@@ -72,6 +73,10 @@ struct PingPong {
 
 void ping_pong(void* arg) {
   auto* p = static_cast<PingPong*>(arg);
+  // The creator may be preempted or moved between the two starts, letting the first thread run
+  // alone for a while: the rounds begin once both are on the queue.
+  __atomic_fetch_add(&p->started, 1, __ATOMIC_RELEASE);
+  while (__atomic_load_n(&p->started, __ATOMIC_ACQUIRE) < 2) thread_yield();
   for (int i = 0; i < p->rounds; ++i) {
     uint64_t seen = p->turns;
     ++p->turns;
@@ -86,8 +91,7 @@ EXO_KTEST(threads, yield_alternates_round_robin) {
   PingPong p;
   p.rounds = 1000;
   uint32_t cpu = arch::current_cpu();
-  // The creator's own priority: a more urgent thread would preempt the creator on start and run
-  // alone before its partner exists.
+  // The creator's own priority: a more urgent thread would preempt the creator on every yield.
   Result<Thread*> a = Thread::create("ping", &ping_pong, &p);
   Result<Thread*> b = Thread::create("pong", &ping_pong, &p);
   KEXPECT(a.ok() && b.ok());
@@ -257,9 +261,16 @@ struct Overload {
 
 void yield_until_stopped(void* arg) {
   auto* o = static_cast<Overload*>(arg);
-  // Every thread was queued on CPU 0; running anywhere else means it was stolen.
-  if (arch::current_cpu() != 0) __atomic_fetch_add(&o->ran_elsewhere, 1, __ATOMIC_RELAXED);
-  while (__atomic_load_n(&o->stop, __ATOMIC_ACQUIRE) == 0) thread_yield();
+  // Every thread was queued on CPU 0 and never blocks, so a yield requeues it where it ran:
+  // running anywhere else, at any time, means it was stolen.
+  bool counted = false;
+  while (__atomic_load_n(&o->stop, __ATOMIC_ACQUIRE) == 0) {
+    if (!counted && arch::current_cpu() != 0) {
+      __atomic_fetch_add(&o->ran_elsewhere, 1, __ATOMIC_RELAXED);
+      counted = true;
+    }
+    thread_yield();
+  }
 }
 
 EXO_KTEST(threads, idle_cpus_steal_from_an_overloaded_one) {

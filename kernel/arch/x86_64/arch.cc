@@ -7,7 +7,6 @@
 #include "kernel/arch/x86_64/percpu.h"
 #include "kernel/arch/x86_64/uart16550.h"
 
-extern "C" uint64_t exo_boot_tsc;
 extern "C" uint64_t exo_boot_pml4[512];
 
 namespace exo::arch {
@@ -40,8 +39,6 @@ void drop_identity_map() {
 
 void console_write(const char* text, usize length) { kConsole.write(text, length); }
 
-uint64_t cycle_counter() { return rdtsc(); }
-uint64_t boot_cycle_counter() { return exo_boot_tsc; }
 uint64_t cycle_counter_hz() { return g_tsc_hz; }
 
 void calibrate_cycle_counter() {

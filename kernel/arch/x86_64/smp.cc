@@ -145,9 +145,11 @@ alignas(kPageSize) constinit uint64_t g_trampoline_pdpt[512] = {};
 alignas(kPageSize) constinit uint64_t g_trampoline_pd[512] = {};
 
 // TLB shootdown: one request at a time under g_shootdown_lock; `targets` holds a bit per CPU
-// index still to acknowledge.
+// index still to acknowledge. `pages` is the initiator's list, which stays valid until every
+// target has acknowledged (the initiator waits for that before returning).
 struct Shootdown {
-  uptr address;
+  const uptr* pages;
+  usize count;
   bool all;
   uint64_t targets;
 };
@@ -211,7 +213,7 @@ void service_shootdown() {
   if (g_shootdown.all) {
     flush_tlb_everything();
   } else {
-    invlpg(g_shootdown.address);
+    for (usize i = 0; i < g_shootdown.count; ++i) invlpg(g_shootdown.pages[i]);
   }
   __atomic_fetch_add(&self.tlb_shootdowns, 1, __ATOMIC_RELAXED);
   __atomic_fetch_and(&g_shootdown.targets, ~bit, __ATOMIC_RELEASE);
@@ -227,7 +229,8 @@ void on_apic_error(TrapFrame&) {
 
 void on_spurious(TrapFrame&) {}
 
-void shootdown(uptr address, bool all) {
+// One request, one IPI per target and one round of acknowledgements, however many pages.
+void shootdown(const uptr* pages, usize count, bool all) {
   InterruptGuard guard;
   while (__atomic_exchange_n(&g_shootdown_lock, true, __ATOMIC_ACQUIRE)) {
     // Another CPU is shooting down and may be waiting for us: answer it while we spin, since
@@ -238,7 +241,7 @@ void shootdown(uptr address, bool all) {
   if (all) {
     flush_tlb_everything();
   } else {
-    invlpg(address);
+    for (usize i = 0; i < count; ++i) invlpg(pages[i]);
   }
   uint32_t self = percpu::boot_cpu_installed() ? percpu::current().index : 0;
   uint64_t targets = 0;
@@ -247,7 +250,8 @@ void shootdown(uptr address, bool all) {
       targets |= uint64_t{1} << i;
   }
   if (targets != 0) {
-    g_shootdown.address = address;
+    g_shootdown.pages = pages;
+    g_shootdown.count = count;
     g_shootdown.all = all;
     __atomic_store_n(&g_shootdown.targets, targets, __ATOMIC_RELEASE);
     for (uint32_t i = 0; i < kMaxCpus; ++i) {
@@ -438,9 +442,6 @@ uint32_t cpu_count_described() {
 uint32_t ioapic_entries_masked() {
   return g_ioapic_entries_masked;
 }
-uint32_t current_cpu() {
-  return percpu::current().index;
-}
 uint32_t cpu_node(uint32_t cpu) {
   return percpu::cpu(cpu).node;
 }
@@ -469,10 +470,13 @@ void send_reschedule(uint32_t cpu) {
 }
 
 void tlb_shootdown(uptr address) {
-  shootdown(address, false);
+  shootdown(&address, 1, false);
+}
+void tlb_shootdown_pages(const uptr* pages, usize count) {
+  if (count != 0) shootdown(pages, count, false);
 }
 void tlb_shootdown_all() {
-  shootdown(0, true);
+  shootdown(nullptr, 0, true);
 }
 
 void timer_arm_at(uint64_t deadline) {

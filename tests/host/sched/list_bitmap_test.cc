@@ -83,6 +83,55 @@ TEST(IntrusiveList, Splice) {
   }
 }
 
+TEST(IntrusiveList, ExchangeFrontRotates) {
+  Item a(1), b(2), c(3), d(4);
+  IntrusiveList<Item> one;
+  one.push_back(a);
+  EXPECT_EQ(one.exchange_front(b), &a);  // a single element is replaced
+  EXPECT_EQ(values(one), (std::vector<int>{2}));
+  EXPECT_FALSE(a.ListNode<>::in_list());
+  EXPECT_TRUE(one.contains(b));
+  IntrusiveList<Item> three;
+  three.push_back(c);
+  three.push_back(d);
+  three.push_back(a);
+  Item* back = three.pop_back();            // a; three is {3, 4}
+  EXPECT_EQ(one.exchange_front(*back), &b);  // one is {1}
+  EXPECT_EQ(three.exchange_front(b), &c);    // the head leaves, b joins at the tail
+  EXPECT_EQ(values(three), (std::vector<int>{4, 2}));
+  EXPECT_EQ(values(one), (std::vector<int>{1}));
+  EXPECT_EQ(three.size(), 2u);
+  EXPECT_EQ(three.exchange_front(c), &d);
+  EXPECT_EQ(values(three), (std::vector<int>{2, 3}));
+  EXPECT_EQ(three.prev(c), &b);
+  EXPECT_EQ(three.next(c), nullptr);
+  while (one.pop_front() != nullptr) {
+  }
+  while (three.pop_front() != nullptr) {
+  }
+}
+
+void exchange_on_empty_list() {
+  Item a(1);
+  IntrusiveList<Item> x;
+  x.exchange_front(a);
+}
+
+void exchange_in_linked_node() {
+  Item a(1), b(2);
+  IntrusiveList<Item> x;
+  IntrusiveList<Item> y;
+  x.push_back(a);
+  y.push_back(b);
+  x.exchange_front(b);
+}
+
+TEST(IntrusiveListDeathTest, ExchangeMisuseTraps) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(exchange_on_empty_list(), "");
+  EXPECT_DEATH(exchange_in_linked_node(), "");
+}
+
 void link_on_two_lists() {
   Item a(1);
   IntrusiveList<Item> x;

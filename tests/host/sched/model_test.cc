@@ -199,6 +199,18 @@ TEST_P(RunQueueModel, MatchesReference) {
       case 9:
         ASSERT_EQ(needs_periodic_tick(rq),
                   model.current != nullptr && model.highest() >= model.current->priority_);
+        if (rng() % 2 == 0) {
+          // Current yields: it goes behind its peers when someone at least as urgent waits.
+          now += rng() % 400;
+          Thread* cur = model.current;
+          if (cur != nullptr && model.highest() >= cur->priority_) {
+            model.levels[cur->priority_].push_back(cur);
+            where[cur->id] = Where::kQueued;
+            model.current = model.pop_highest();
+            where[model.current->id] = Where::kCurrent;
+          }
+          ASSERT_EQ(rq.yield_current(now), model.current);
+        }
         break;
     }
     ASSERT_EQ(rq.ready_count(), model.count());

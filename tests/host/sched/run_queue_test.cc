@@ -35,6 +35,55 @@ TEST(RunQueue, HighestPriorityFirstFifoWithin) {
   EXPECT_EQ(low2.queue_cpu_, kNoCpu);
 }
 
+TEST(RunQueue, YieldRotatesAmongEquals) {
+  RunQueue rq(2);
+  Thread a(7, 1), b(7, 2), c(7, 3), low(3, 4);
+  EXPECT_EQ(rq.yield_current(5), nullptr);  // nothing runs
+  rq.enqueue(b);
+  rq.enqueue(c);
+  rq.enqueue(low);
+  rq.set_current(a, 100);
+  a.slice_left_ns_ = 1000;
+  uint32_t load = rq.load();
+  EXPECT_EQ(rq.yield_current(150), &b);
+  EXPECT_EQ(a.slice_left_ns_, 950u);  // charged for its 50 ns
+  EXPECT_EQ(rq.current(), &b);
+  EXPECT_EQ(b.state_, ThreadState::kRunning);
+  EXPECT_EQ(b.queue_cpu_, kNoCpu);
+  EXPECT_EQ(b.last_cpu_, 2u);
+  EXPECT_EQ(a.state_, ThreadState::kReady);
+  EXPECT_EQ(a.queue_cpu_, 2u);
+  EXPECT_EQ(rq.charged_until_ns(), 150u);
+  EXPECT_EQ(rq.load(), load);
+  EXPECT_EQ(rq.load_relaxed(), load);
+  EXPECT_EQ(rq.yield_current(160), &c);
+  EXPECT_EQ(rq.yield_current(170), &a);  // round robin: a went to the tail behind c
+  EXPECT_EQ(rq.yield_current(180), &b);
+  EXPECT_EQ(rq.dequeue_highest(), &c);
+  EXPECT_EQ(rq.dequeue_highest(), &a);
+  EXPECT_EQ(rq.dequeue_highest(), &low);
+  (void)rq.clear_current();
+}
+
+TEST(RunQueue, YieldKeepsRunningWithoutAPeerAndGivesWayUp) {
+  RunQueue rq(0);
+  Thread a(7, 1), low(3, 2), high(9, 3);
+  rq.enqueue(low);
+  rq.set_current(a, 0);
+  a.slice_left_ns_ = 100;
+  EXPECT_EQ(rq.yield_current(30), &a);  // only a less urgent thread waits
+  EXPECT_EQ(a.state_, ThreadState::kRunning);
+  EXPECT_EQ(a.slice_left_ns_, 70u);
+  EXPECT_EQ(rq.ready_count(), 1u);
+  rq.enqueue(high);
+  EXPECT_EQ(rq.yield_current(40), &high);  // a more urgent one runs, a joins its own level
+  EXPECT_EQ(rq.highest_ready_priority(), 7);
+  EXPECT_EQ(rq.dequeue_highest(), &a);
+  EXPECT_EQ(rq.dequeue_highest(), &low);
+  EXPECT_EQ(rq.highest_ready_priority(), -1);
+  (void)rq.clear_current();
+}
+
 TEST(RunQueue, EnqueueFrontAndRemove) {
   RunQueue rq(1);
   Thread a(5), b(5), c(5);

@@ -1,0 +1,46 @@
+// x86_64 thread switch, inline: see kernel/arch/context.h for the contract.
+#pragma once
+
+#include "kernel/lib/types.h"
+
+extern "C" void exo_thread_trampoline();
+
+namespace exo::arch {
+
+// Only the resume address and %rbp (the frame pointer, which cannot be named as clobbered) go on
+// the old stack: every other general register is clobbered, so the compiler keeps nothing live
+// in registers across the switch and saves just the callee-saved ones its own function uses, in
+// that function's prologue. %rax carries `prev` across: the resumed side receives the `prev`
+// of whichever switch resumed it. The old out-of-line switch pushed and popped all six
+// callee-saved registers on top of the caller's own prologue saves.
+inline void* context_switch(uptr* save_sp, uptr next_sp, void* prev) {
+  asm volatile(
+      "pushq %%rbp\n\t"
+      "leaq 1f(%%rip), %%rcx\n\t"
+      "pushq %%rcx\n\t"
+      "movq %%rsp, (%%rdi)\n\t"
+      "movq %%rsi, %%rsp\n\t"
+      "retq\n"
+      "1:\n\t"
+      "popq %%rbp"
+      : "+a"(prev), "+D"(save_sp), "+S"(next_sp)
+      :
+      : "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "memory", "cc");
+  return prev;
+}
+
+// The first switch to a new thread "returns" into exo_thread_trampoline (context_switch.S),
+// which pops start and arg and calls start(arg, prev) with prev from %rax.
+inline uptr initial_thread_stack(uptr stack_top, void (*start)(void* arg, void* prev), void* arg) {
+  auto* sp = reinterpret_cast<uint64_t*>(stack_top);
+  // Two pads: after the trampoline's two pops %rsp is 16-byte aligned at its call, as the
+  // System V ABI requires.
+  *--sp = 0;
+  *--sp = 0;
+  *--sp = reinterpret_cast<uint64_t>(arg);
+  *--sp = reinterpret_cast<uint64_t>(start);
+  *--sp = reinterpret_cast<uint64_t>(&exo_thread_trampoline);
+  return reinterpret_cast<uptr>(sp);
+}
+
+}  // namespace exo::arch
