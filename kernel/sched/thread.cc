@@ -156,7 +156,7 @@ void finish_switch(CpuScheduler& cpu, Thread& prev) {
 // The user half of a switch: FPU state out of `prev` and into `next`, and `next`'s address
 // space and kernel-entry stack. A kernel thread runs on the kernel's own tables, so no CPU
 // keeps a dead process's tables loaded.
-void switch_user_state(CpuScheduler& cpu, Thread& prev, Thread& next) {
+[[gnu::always_inline]] inline void switch_user_state(CpuScheduler& cpu, Thread& prev, Thread& next) {
   if (I::fpu_state(prev) != nullptr) arch::fpu_save(I::fpu_state(prev));
   uint64_t root = I::root(next);
   if (root != 0) {
