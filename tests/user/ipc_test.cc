@@ -7,6 +7,7 @@
 #include "exo/protocols/serial.h"
 #include "exo/string.h"
 #include "exo/syscall.h"
+#include "tests/user/user_test.h"
 #include "libsys/src/arch/x86_64/raw_syscall.h"
 
 namespace {
@@ -15,26 +16,9 @@ using exo::sys::Handle;
 using exo::sys::IpcMessage;
 using exo::sys::print;
 
-int passed = 0;
-int failed = 0;
-
-void expect_true(const char* what, bool condition) {
-  if (condition) {
-    ++passed;
-    return;
-  }
-  ++failed;
-  print("FAIL {}\n", what);
-}
-
-void expect_status(const char* what, int64_t got, int64_t want) {
-  if (got == want) {
-    ++passed;
-    return;
-  }
-  ++failed;
-  print("FAIL {}: status {}, expected {}\n", what, got, want);
-}
+using exo::user_test::expect_status;
+using exo::user_test::expect_true;
+using exo::user_test::Samples;
 
 struct Server {
   Handle process = 0;
@@ -293,38 +277,18 @@ void test_server_dies(Server& server) {
                 EXO_ERR_PEER_CLOSED);
 }
 
-inline uint64_t rdtsc() {
-  uint32_t lo, hi;
-  asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-  return (uint64_t{hi} << 32) | lo;
-}
-
 // Round trips, one sample per 1,000: median and 99th percentile per round trip.
 void bench(Handle endpoint) {
-  constexpr int kSamples = 100;
-  constexpr int kPerSample = 1000;
-  uint64_t samples[kSamples];
-  for (int s = 0; s < kSamples; ++s) {
-    uint64_t start = rdtsc();
-    for (int i = 0; i < kPerSample; ++i) {
-      IpcMessage m;
-      m.label = 1;
-      m.word_count = 2;
-      m.words[0] = static_cast<uint64_t>(i);
-      (void)exo::sys::ipc_call(endpoint, m);
-    }
-    samples[s] = (rdtsc() - start) / kPerSample;
-  }
-  for (int i = 1; i < kSamples; ++i) {
-    for (int j = i; j > 0 && samples[j - 1] > samples[j]; --j) {
-      uint64_t t = samples[j];
-      samples[j] = samples[j - 1];
-      samples[j - 1] = t;
-    }
-  }
-  print("bench ipc_call_reply: median {} cycles, p99 {} cycles per round trip ({} round trips, "
-        "2 words, echo_server)\n", samples[kSamples / 2], samples[kSamples * 99 / 100],
-        kSamples * kPerSample);
+  Samples<100> samples;
+  samples.run(1000, [&](int i) {
+    IpcMessage m;
+    m.label = 1;
+    m.word_count = 2;
+    m.words[0] = static_cast<uint64_t>(i);
+    (void)exo::sys::ipc_call(endpoint, m);
+  });
+  print("bench ipc_call_reply: median {} cycles, p99 {} cycles per round trip (100000 round "
+        "trips, 2 words, echo_server)\n", samples.median(), samples.p99());
 }
 
 // Notification ping-pong between two threads: A signals `ping` and waits on `pong`, B the
@@ -343,26 +307,13 @@ void bench_notifications() {
   g_ping = exo::sys::notification_create().value_or(0);
   g_pong = exo::sys::notification_create().value_or(0);
   if (!exo::sys::thread_create(&ponger, nullptr, g_ponger_stack, sizeof(g_ponger_stack)).ok()) return;
-  constexpr int kSamples = 100;
-  constexpr int kPerSample = kPings / kSamples;
-  uint64_t samples[kSamples];
-  for (int s = 0; s < kSamples; ++s) {
-    uint64_t start = rdtsc();
-    for (int i = 0; i < kPerSample; ++i) {
-      (void)exo::sys::notification_signal(g_ping, 1);
-      (void)exo::sys::notification_wait(g_pong);
-    }
-    samples[s] = (rdtsc() - start) / (2 * kPerSample);
-  }
-  for (int i = 1; i < kSamples; ++i) {
-    for (int j = i; j > 0 && samples[j - 1] > samples[j]; --j) {
-      uint64_t t = samples[j];
-      samples[j] = samples[j - 1];
-      samples[j - 1] = t;
-    }
-  }
+  Samples<100> samples;
+  samples.run(kPings / 100, [](int) {
+    (void)exo::sys::notification_signal(g_ping, 1);
+    (void)exo::sys::notification_wait(g_pong);
+  });
   print("bench notification_signal_to_wake: median {} cycles, p99 {} cycles ({} signals, two "
-        "threads of one process)\n", samples[kSamples / 2], samples[kSamples * 99 / 100], 2 * kPings);
+        "threads of one process)\n", samples.median() / 2, samples.p99() / 2, 2 * kPings);
 }
 
 // The generated layer's cost: serial.get_config() through the generated client, the kernel
@@ -372,24 +323,10 @@ void bench_typed_call() {
   if (console == exo::sys::kInvalidHandle) return;
   static exo::proto::IpcTransport transport(console);
   static exo::protocols::serial::SerialClient client(transport);
-  constexpr int kSamples = 100;
-  constexpr int kPerSample = 1000;
-  uint64_t samples[kSamples];
-  for (int s = 0; s < kSamples; ++s) {
-    uint64_t start = rdtsc();
-    for (int i = 0; i < kPerSample; ++i) (void)client.get_config();
-    samples[s] = (rdtsc() - start) / kPerSample;
-  }
-  for (int i = 1; i < kSamples; ++i) {
-    for (int j = i; j > 0 && samples[j - 1] > samples[j]; --j) {
-      uint64_t t = samples[j];
-      samples[j] = samples[j - 1];
-      samples[j - 1] = t;
-    }
-  }
-  print("bench typed_call_get_config: median {} cycles, p99 {} cycles per round trip ({} calls, "
-        "generated serial client to the serial server)\n", samples[kSamples / 2],
-        samples[kSamples * 99 / 100], kSamples * kPerSample);
+  Samples<100> samples;
+  samples.run(1000, [](int) { (void)client.get_config(); });
+  print("bench typed_call_get_config: median {} cycles, p99 {} cycles per round trip (100000 "
+        "calls, generated serial client to the serial server)\n", samples.median(), samples.p99());
 }
 
 }  // namespace
@@ -417,6 +354,5 @@ int main(int argc, char** argv) {
   test_concurrent_clients(server.endpoint);
   test_notifications();
   test_server_dies(server);
-  print("{} passed, {} failed\n", passed, failed);
-  return failed;
+  return exo::user_test::finish();
 }

@@ -1,5 +1,6 @@
 // syscall_test: every syscall on its good and bad paths, from ring 3 (docs/syscalls.md rules).
 #include "exo/syscall.h"
+#include "tests/user/user_test.h"
 #include "exo/print.h"
 #include "exo/string.h"
 #include "kernel/abi/status_map.h"
@@ -10,36 +11,9 @@ namespace {
 using exo::sys::print;
 namespace raw = exo::sys::raw;
 
-int passed = 0;
-int failed = 0;
-
-void expect_status(const char* what, int64_t got, int64_t want) {
-  if (got == want) {
-    ++passed;
-    return;
-  }
-  ++failed;
-  print("FAIL {}: status {} ({}), expected {} ({})\n", what, got, exo::abi::abi_status_name(got),
-        want, exo::abi::abi_status_name(want));
-}
-
-void expect_ok(const char* what, int64_t got) {
-  if (got >= 0) {
-    ++passed;
-    return;
-  }
-  ++failed;
-  print("FAIL {}: status {} ({}), expected success\n", what, got, exo::abi::abi_status_name(got));
-}
-
-void expect_true(const char* what, bool condition) {
-  if (condition) {
-    ++passed;
-    return;
-  }
-  ++failed;
-  print("FAIL {}\n", what);
-}
+using exo::user_test::expect_ok;
+using exo::user_test::expect_status;
+using exo::user_test::expect_true;
 
 constexpr uint64_t kPage = EXO_PAGE_SIZE;
 constexpr uint64_t kKernelAddress = 0xffffffff80000000ull;
@@ -388,6 +362,5 @@ int main(int, char**) {
   test_processes();
   test_exit_stops_other_threads();
   test_shutdown_refused();
-  print("{} passed, {} failed\n", passed, failed);
-  return failed;
+  return exo::user_test::finish();
 }

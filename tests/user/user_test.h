@@ -1,0 +1,78 @@
+// What the ring-3 test and benchmark programs share: counted expectations that end in the
+// "N passed, N failed" line, and cycle-counter samples with their median and 99th percentile.
+#pragma once
+
+#include <stdint.h>
+
+#include "exo/print.h"
+#include "kernel/abi/status_map.h"
+
+namespace exo::user_test {
+
+inline int passed = 0;
+inline int failed = 0;
+
+inline void expect_true(const char* what, bool condition) {
+  if (condition) {
+    ++passed;
+    return;
+  }
+  ++failed;
+  sys::print("FAIL {}\n", what);
+}
+
+inline void expect_status(const char* what, int64_t got, int64_t want) {
+  if (got == want) {
+    ++passed;
+    return;
+  }
+  ++failed;
+  sys::print("FAIL {}: status {} ({}), expected {} ({})\n", what, got, abi::abi_status_name(got),
+             want, abi::abi_status_name(want));
+}
+
+inline void expect_ok(const char* what, int64_t got) {
+  if (got >= 0) {
+    ++passed;
+    return;
+  }
+  ++failed;
+  sys::print("FAIL {}: status {} ({}), expected success\n", what, got, abi::abi_status_name(got));
+}
+
+// Prints the summary line and returns the exit status (the number of failures).
+inline int finish() {
+  sys::print("{} passed, {} failed\n", passed, failed);
+  return failed;
+}
+
+inline uint64_t rdtsc() {
+  uint32_t lo, hi;
+  asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  return (uint64_t{hi} << 32) | lo;
+}
+
+// `kSamples` rounds of `per_sample` calls of op(); per-operation cycles, sorted.
+template <int kSamples>
+struct Samples {
+  uint64_t values[kSamples];
+  template <typename Op>
+  void run(int per_sample, Op&& op) {
+    for (int s = 0; s < kSamples; ++s) {
+      uint64_t start = rdtsc();
+      for (int i = 0; i < per_sample; ++i) op(i);
+      values[s] = (rdtsc() - start) / static_cast<uint64_t>(per_sample);
+    }
+    for (int i = 1; i < kSamples; ++i) {
+      for (int j = i; j > 0 && values[j - 1] > values[j]; --j) {
+        uint64_t t = values[j];
+        values[j] = values[j - 1];
+        values[j - 1] = t;
+      }
+    }
+  }
+  uint64_t median() const { return values[kSamples / 2]; }
+  uint64_t p99() const { return values[kSamples * 99 / 100]; }
+};
+
+}  // namespace exo::user_test
