@@ -27,9 +27,9 @@ void move_message(Message& to, Message& from) {
   to.handle_count = from.handle_count;
   to.flags = from.flags;
   to.tail_length = from.tail_length;
-  for (usize i = 0; i < kMaxWords; ++i) to.words[i] = from.words[i];
+  for (usize i = 0; i < from.word_count; ++i) to.words[i] = from.words[i];
   if (from.tail_length != 0) __builtin_memcpy(to.tail, from.tail, from.tail_length);
-  for (usize i = 0; i < kMaxHandles; ++i) to.handles[i] = move(from.handles[i]);
+  for (usize i = 0; i < from.handle_count; ++i) to.handles[i] = move(from.handles[i]);
 }
 
 // Marks `t` (blocked, already off every queue) as woken with `error`.
@@ -146,8 +146,14 @@ Status send(Endpoint& endpoint, Thread& self, Message& message, bool call, bool 
     rx.reply_to = &self;
     me.replier = &receiver;
     me.awaiting_reply = true;
-    wake(receiver);
-    block_on(me.reply_wait, g_ipc_lock, flags);
+    if (can_switch_directly(receiver)) {
+      // The fast path: the caller waits for its reply and the receiver runs on this CPU now,
+      // without a pass through the run queue (docs/ipc.md).
+      block_on_and_switch_to(me.reply_wait, g_ipc_lock, flags, receiver);
+    } else {
+      wake(receiver);
+      block_on(me.reply_wait, g_ipc_lock, flags);
+    }
     return me.failed ? Status(me.error) : ok_status();
   }
   if (nonblocking) {
@@ -218,6 +224,72 @@ Status reply(Thread& self, Message& message) {
   g_ipc_lock.release(flags);
   if (waiting) wake(*caller);
   return ok_status();
+}
+
+Status reply_and_receive(Endpoint& endpoint, Thread& self, Message& reply_message, bool* replied,
+                         bool nonblocking) {
+  ThreadIpc& me = state_of(self);
+  uint64_t flags = g_ipc_lock.acquire();
+  Thread* caller = me.reply_to;
+  *replied = false;
+  bool caller_waiting = false;
+  if (caller == nullptr) {
+    // Nobody to answer: the caller of this function gives the reply's handles back before
+    // `reply_message` (the thread's own buffer) is reused for a receive.
+    g_ipc_lock.release(flags);
+    return Error::kNotFound;
+  }
+  {
+    me.reply_to = nullptr;
+    ThreadIpc& cx = state_of(*caller);
+    caller_waiting = cx.reply_wait.remove(*caller);
+    cx.replier = nullptr;
+    cx.awaiting_reply = false;
+    cx.failed = false;
+    move_message(cx.message, reply_message);
+    *replied = true;
+  }
+  if (IpcOps::closed(endpoint)) {
+    g_ipc_lock.release(flags);
+    if (caller_waiting) wake(*caller);
+    return Error::kPeerClosed;
+  }
+  me.failed = false;
+  sched::SchedEntity* s = IpcOps::senders(endpoint).wake_one();
+  if (s == nullptr && !nonblocking && caller_waiting && can_switch_directly(*caller)) {
+    // The fast path back: nothing else to serve, so the caller runs now and this thread waits
+    // for the next message.
+    me.queued_on = &endpoint;
+    block_on_and_switch_to(IpcOps::receivers(endpoint), g_ipc_lock, flags, *caller);
+    return me.failed ? Status(me.error) : ok_status();
+  }
+  if (s != nullptr) {
+    Thread& sender = *as_thread(s);
+    ThreadIpc& sx = state_of(sender);
+    sx.queued_on = nullptr;
+    move_message(me.message, sx.message);
+    sx.delivered = true;
+    bool sender_waits = sx.is_call;
+    if (sender_waits) {
+      me.reply_to = &sender;
+      sx.replier = &self;
+      sx.awaiting_reply = true;
+      sx.reply_wait.block(sender);
+    }
+    g_ipc_lock.release(flags);
+    if (caller_waiting) wake(*caller);
+    if (!sender_waits) wake(sender);
+    return ok_status();
+  }
+  if (nonblocking) {
+    g_ipc_lock.release(flags);
+    if (caller_waiting) wake(*caller);
+    return Error::kWouldBlock;
+  }
+  if (caller_waiting) wake(*caller);  // another CPU's, or a more urgent thread waits here
+  me.queued_on = &endpoint;
+  block_on(IpcOps::receivers(endpoint), g_ipc_lock, flags);
+  return me.failed ? Status(me.error) : ok_status();
 }
 
 void thread_exiting(Thread& thread) {

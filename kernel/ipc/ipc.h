@@ -85,6 +85,11 @@ class Endpoint final : public object::KernelObject {
 Status send(Endpoint& endpoint, Thread& self, Message& message, bool call, bool nonblocking);
 Status receive(Endpoint& endpoint, Thread& self, bool nonblocking);
 Status reply(Thread& self, Message& message);
+// reply then receive, in one step: with no message queued, the caller runs at once on this CPU
+// (the fast path back). kNotFound, having done nothing, when this thread owes no reply (its
+// caller is gone); *replied says whether the reply was delivered.
+Status reply_and_receive(Endpoint& endpoint, Thread& self, Message& reply_message, bool* replied,
+                         bool nonblocking);
 
 // `process` is dying: close every endpoint it owns.
 void close_endpoints_of(proc::Process& process);

@@ -160,6 +160,7 @@ Result<Handle> Process::duplicate_handle(Handle handle, Rights rights) {
 }
 
 Status Process::reserve_for_transfer(const Handle* handles, usize count, object::HandleEntry* entries) {
+  if (count == 0) return ok_status();  // most messages carry none: no lock
   SpinlockGuard guard(handles_lock_);
   for (usize i = 0; i < count; ++i) {
     Result<object::HandleEntry> entry = handles_.remove_for_transfer(handles[i]);
@@ -173,16 +174,19 @@ Status Process::reserve_for_transfer(const Handle* handles, usize count, object:
 }
 
 void Process::commit_transfer(const Handle* handles, usize count) {
+  if (count == 0) return;
   SpinlockGuard guard(handles_lock_);
   for (usize i = 0; i < count; ++i) (void)handles_.commit_transfer(handles[i]);
 }
 
 void Process::restore_transfer(const Handle* handles, usize count, object::HandleEntry* entries) {
+  if (count == 0) return;
   SpinlockGuard guard(handles_lock_);
   for (usize i = 0; i < count; ++i) (void)handles_.restore(handles[i], move(entries[i]));
 }
 
 void Process::install(object::HandleEntry* entries, usize count, Handle* handles) {
+  if (count == 0) return;
   object::HandleEntry dropped[ipc::kMaxHandles];
   {
     SpinlockGuard guard(handles_lock_);

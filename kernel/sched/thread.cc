@@ -465,6 +465,27 @@ void block_on(sched::WaitQueue& queue, Spinlock& lock, uint64_t flags) {
   release_and_reap(switch_away(cpu, clock::now_ns()), flags);
 }
 
+bool can_switch_directly(const Thread& next) {
+  CpuScheduler& cpu = this_cpu();
+  // Racy reads of this CPU's own queue: at worst a direct switch that a preemption corrects.
+  return next.may_run_on(cpu.index) && cpu.queue.highest_ready_priority() <= int{next.priority_};
+}
+
+void block_on_and_switch_to(sched::WaitQueue& queue, Spinlock& lock, uint64_t flags, Thread& next) {
+  CpuScheduler& cpu = this_cpu();
+  Thread* self = cpu.current;
+  EXO_ASSERT(!I::is_idle(*self));
+  cpu.lock.acquire_irqs_off();
+  uint64_t now = clock::now_ns();
+  cpu.queue.charge_current(now);
+  cpu.queue.clear_current();
+  queue.block(*self);
+  lock.release_irqs_off();
+  // `next` was blocked and is on no queue: it becomes current here without being enqueued.
+  cpu.queue.set_current(next, now);
+  release_and_reap(switch_to(cpu, *self, next), flags);
+}
+
 namespace {
 
 CpuScheduler& create_cpu_scheduler(uint32_t index) {

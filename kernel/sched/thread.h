@@ -119,6 +119,15 @@ void thread_yield();
 // (wake()), with the lock NOT held.
 void block_on(sched::WaitQueue& queue, Spinlock& lock, uint64_t flags);
 
+// The direct hand-off IPC's fast path uses (docs/ipc.md): blocks the calling thread on `queue`
+// as block_on does and runs `next`, a blocked thread the caller has just taken off whatever
+// queue it waited on, on this CPU at once, without a pass through the run queue. Returns when
+// the calling thread is woken. Precondition: can_switch_directly(next).
+void block_on_and_switch_to(sched::WaitQueue& queue, Spinlock& lock, uint64_t flags, Thread& next);
+// Whether `next` may take this CPU directly: its affinity allows it and nothing more urgent is
+// ready here.
+bool can_switch_directly(const Thread& next);
+
 // Makes a blocked thread runnable again. The caller holds the lock of the wait queue it took
 // the thread from (and has removed it from that queue).
 void wake(Thread& thread);

@@ -25,9 +25,22 @@ namespace {
 constexpr Rights kEndpointRights = Rights::kRead | Rights::kWrite | Rights::kTransfer |
                                    Rights::kDuplicate;
 
-uint64_t* word_slot(IpcFrame& f, usize i) {
-  uint64_t* slots[ipc::kMaxWords] = {&f.rdx, &f.r10, &f.r8, &f.r9, &f.r12, &f.r13};
-  return slots[i];
+// The message words in register order: rdx, r10, r8, r9, r12, r13.
+inline void load_words(const IpcFrame& f, uint64_t (&w)[ipc::kMaxWords]) {
+  w[0] = f.rdx;
+  w[1] = f.r10;
+  w[2] = f.r8;
+  w[3] = f.r9;
+  w[4] = f.r12;
+  w[5] = f.r13;
+}
+inline void store_words(IpcFrame& f, const uint64_t (&w)[ipc::kMaxWords]) {
+  f.rdx = w[0];
+  f.r10 = w[1];
+  f.r8 = w[2];
+  f.r9 = w[3];
+  f.r12 = w[4];
+  f.r13 = w[5];
 }
 
 // The message in the registers (and the tail from the buffer r15 names), with its handles
@@ -44,7 +57,7 @@ Status read_message(IpcFrame& f, Process& self, ipc::Message& m, Handle* handles
       m.handle_count > m.word_count || m.tail_length > ipc::kMaxTail) {
     return Error::kInvalidArgument;
   }
-  for (usize i = 0; i < m.word_count; ++i) m.words[i] = *word_slot(f, i);
+  load_words(f, m.words);  // all six: cheaper than a loop, and unused words are never read
   if (m.tail_length != 0) EXO_TRY(copy_in(m.tail, f.r15, m.tail_length));
   usize first_handle = m.word_count - m.handle_count;
   for (usize i = 0; i < m.handle_count; ++i) {
@@ -52,6 +65,7 @@ Status read_message(IpcFrame& f, Process& self, ipc::Message& m, Handle* handles
     if ((value >> 32) != 0) return Error::kBadHandle;
     handles[i] = static_cast<Handle>(value);
   }
+  if (m.handle_count == 0) return ok_status();
   return self.reserve_for_transfer(handles, m.handle_count, m.handles);
 }
 
@@ -59,11 +73,14 @@ Status read_message(IpcFrame& f, Process& self, ipc::Message& m, Handle* handles
 // become the receiver's. kFault when the tail cannot be written (the message is consumed:
 // a receiver that accepts tails passes a buffer).
 Status write_message(IpcFrame& f, Process& self, ipc::Message& m) {
-  Handle installed[ipc::kMaxHandles] = {};
-  self.install(m.handles, m.handle_count, installed);
-  usize first_handle = m.word_count - m.handle_count;
-  for (usize i = 0; i < m.handle_count; ++i) m.words[first_handle + i] = installed[i];
-  for (usize i = 0; i < ipc::kMaxWords; ++i) *word_slot(f, i) = i < m.word_count ? m.words[i] : 0;
+  if (m.handle_count != 0) {
+    Handle installed[ipc::kMaxHandles];
+    self.install(m.handles, m.handle_count, installed);
+    usize first_handle = m.word_count - m.handle_count;
+    for (usize i = 0; i < m.handle_count; ++i) m.words[first_handle + i] = installed[i];
+  }
+  for (usize i = m.word_count; i < ipc::kMaxWords; ++i) m.words[i] = 0;
+  store_words(f, m.words);
   f.rsi = EXO_IPC_TAG_FULL(m.label, m.word_count, m.handle_count, m.tail_length, m.flags);
   if (m.tail_length != 0) EXO_TRY(copy_out(f.r15, m.tail, m.tail_length));
   return ok_status();
@@ -84,10 +101,12 @@ Status send_from(IpcFrame& f, Process& self, Thread& thread, ipc::Endpoint& endp
   usize count = m.handle_count;
   Status sent = ipc::send(endpoint, thread, m, call, nonblocking);
   auto& state = *static_cast<ipc::ThreadIpc*>(thread.ipc);
-  if (sent.ok() || state.delivered) {
-    self.commit_transfer(handles, count);
-  } else {
-    self.restore_transfer(handles, count, m.handles);
+  if (count != 0) {
+    if (sent.ok() || state.delivered) {
+      self.commit_transfer(handles, count);
+    } else {
+      self.restore_transfer(handles, count, m.handles);
+    }
   }
   return sent;
 }
@@ -123,13 +142,17 @@ Status ipc_operation(uint64_t number, IpcFrame& f) {
       Handle handles[ipc::kMaxHandles];
       EXO_TRY(read_message(f, self, m, handles));
       usize count = m.handle_count;
-      Status replied = ipc::reply(thread, m);
-      if (replied.ok()) {
-        self.commit_transfer(handles, count);
+      bool replied = false;
+      Status received = ipc::reply_and_receive(*endpoint, thread, m, &replied, nonblocking);
+      if (replied) {
+        if (count != 0) self.commit_transfer(handles, count);
       } else {
-        self.restore_transfer(handles, count, m.handles);  // nobody to reply to: just receive
+        // Nobody to reply to: the handles come back, then this is a plain receive.
+        self.restore_transfer(handles, count, m.handles);
+        return receive_into(f, self, thread, *endpoint, nonblocking);
       }
-      return receive_into(f, self, thread, *endpoint, nonblocking);
+      EXO_TRY(received);
+      return write_message(f, self, static_cast<ipc::ThreadIpc*>(thread.ipc)->message);
     }
     default:
       return Error::kUnsupported;

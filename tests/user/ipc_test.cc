@@ -277,18 +277,18 @@ void test_server_dies(Server& server) {
                 EXO_ERR_PEER_CLOSED);
 }
 
-// Round trips, one sample per 1,000: median and 99th percentile per round trip.
-void bench(Handle endpoint) {
+// Round trips, one sample per `per_sample`: median and 99th percentile per round trip.
+void bench(Handle endpoint, int per_sample) {
   Samples<100> samples;
-  samples.run(1000, [&](int i) {
+  samples.run(per_sample, [&](int i) {
     IpcMessage m;
     m.label = 1;
     m.word_count = 2;
     m.words[0] = static_cast<uint64_t>(i);
     (void)exo::sys::ipc_call(endpoint, m);
   });
-  print("bench ipc_call_reply: median {} cycles, p99 {} cycles per round trip (100000 round "
-        "trips, 2 words, echo_server)\n", samples.median(), samples.p99());
+  print("bench ipc_call_reply: median {} cycles, p99 {} cycles per round trip ({} round "
+        "trips, 2 words, echo_server)\n", samples.median(), samples.p99(), 100 * per_sample);
 }
 
 // Notification ping-pong between two threads: A signals `ping` and waits on `pong`, B the
@@ -338,7 +338,20 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (argc > 1 && strcmp(argv[1], "bench") == 0) {
-    bench(server.endpoint);
+    // `bench N`: N round trips per sample (1,000 by default), e.g. fewer for a profile run.
+    int per_sample = 1000;
+    if (argc > 2) {
+      per_sample = 0;
+      for (const char* c = argv[2]; *c >= '0' && *c <= '9'; ++c) per_sample = per_sample * 10 + (*c - '0');
+      if (per_sample <= 0) per_sample = 1;
+    }
+    bench(server.endpoint, per_sample);
+    if (argc > 2) {
+      IpcMessage stop;
+      stop.label = 2;
+      (void)exo::sys::ipc_call(server.endpoint, stop);
+      return 0;
+    }
     bench_typed_call();
     bench_notifications();
     IpcMessage stop;
