@@ -170,6 +170,28 @@ Status send(Endpoint& endpoint, Thread& self, Message& message, bool call, bool 
   return me.failed ? Status(me.error) : ok_status();
 }
 
+namespace {
+
+// The receiving half shared by receive and reply_and_receive: takes `sender`'s message (it was
+// queued on the endpoint, now unlinked) into `self`. A caller stays blocked, now waiting for
+// `self`'s reply; a plain sender is done. Returns whether the sender must be woken (after the
+// IPC lock is dropped). IPC lock held.
+bool accept_sender_locked(Thread& self, Thread& sender) {
+  ThreadIpc& me = state_of(self);
+  ThreadIpc& sx = state_of(sender);
+  sx.queued_on = nullptr;
+  move_message(me.message, sx.message);
+  sx.delivered = true;
+  if (!sx.is_call) return true;
+  me.reply_to = &sender;
+  sx.replier = &self;
+  sx.awaiting_reply = true;
+  sx.reply_wait.block(sender);
+  return false;
+}
+
+}  // namespace
+
 Status receive(Endpoint& endpoint, Thread& self, bool nonblocking) {
   ThreadIpc& me = state_of(self);
   uint64_t flags = g_ipc_lock.acquire();
@@ -180,21 +202,9 @@ Status receive(Endpoint& endpoint, Thread& self, bool nonblocking) {
   me.failed = false;
   if (sched::SchedEntity* s = IpcOps::senders(endpoint).wake_one()) {
     Thread& sender = *as_thread(s);
-    ThreadIpc& sx = state_of(sender);
-    sx.queued_on = nullptr;
-    move_message(me.message, sx.message);
-    sx.delivered = true;
-    if (sx.is_call) {
-      // The caller stays blocked, now waiting for this thread's reply.
-      me.reply_to = &sender;
-      sx.replier = &self;
-      sx.awaiting_reply = true;
-      sx.reply_wait.block(sender);
-      g_ipc_lock.release(flags);
-    } else {
-      g_ipc_lock.release(flags);
-      wake(sender);
-    }
+    bool wake_sender = accept_sender_locked(self, sender);
+    g_ipc_lock.release(flags);
+    if (wake_sender) wake(sender);
     return ok_status();
   }
   if (nonblocking) {
@@ -204,26 +214,6 @@ Status receive(Endpoint& endpoint, Thread& self, bool nonblocking) {
   me.queued_on = &endpoint;
   block_on(IpcOps::receivers(endpoint), g_ipc_lock, flags);
   return me.failed ? Status(me.error) : ok_status();
-}
-
-Status reply(Thread& self, Message& message) {
-  ThreadIpc& me = state_of(self);
-  uint64_t flags = g_ipc_lock.acquire();
-  Thread* caller = me.reply_to;
-  if (caller == nullptr) {
-    g_ipc_lock.release(flags);
-    return Error::kNotFound;
-  }
-  me.reply_to = nullptr;
-  ThreadIpc& cx = state_of(*caller);
-  bool waiting = cx.reply_wait.remove(*caller);
-  cx.replier = nullptr;
-  cx.awaiting_reply = false;
-  cx.failed = false;
-  move_message(cx.message, message);
-  g_ipc_lock.release(flags);
-  if (waiting) wake(*caller);
-  return ok_status();
 }
 
 Status reply_and_receive(Endpoint& endpoint, Thread& self, Message& reply_message, bool* replied,
@@ -240,6 +230,7 @@ Status reply_and_receive(Endpoint& endpoint, Thread& self, Message& reply_messag
     return Error::kNotFound;
   }
   {
+    // The reply: the caller is unlinked from its reply wait and gets the message.
     me.reply_to = nullptr;
     ThreadIpc& cx = state_of(*caller);
     caller_waiting = cx.reply_wait.remove(*caller);
@@ -265,20 +256,10 @@ Status reply_and_receive(Endpoint& endpoint, Thread& self, Message& reply_messag
   }
   if (s != nullptr) {
     Thread& sender = *as_thread(s);
-    ThreadIpc& sx = state_of(sender);
-    sx.queued_on = nullptr;
-    move_message(me.message, sx.message);
-    sx.delivered = true;
-    bool sender_waits = sx.is_call;
-    if (sender_waits) {
-      me.reply_to = &sender;
-      sx.replier = &self;
-      sx.awaiting_reply = true;
-      sx.reply_wait.block(sender);
-    }
+    bool wake_sender = accept_sender_locked(self, sender);
     g_ipc_lock.release(flags);
     if (caller_waiting) wake(*caller);
-    if (!sender_waits) wake(sender);
+    if (wake_sender) wake(sender);
     return ok_status();
   }
   if (nonblocking) {

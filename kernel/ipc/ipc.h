@@ -84,7 +84,6 @@ class Endpoint final : public object::KernelObject {
 // `message` handles must already be reserved in the sender's table (sent_handles).
 Status send(Endpoint& endpoint, Thread& self, Message& message, bool call, bool nonblocking);
 Status receive(Endpoint& endpoint, Thread& self, bool nonblocking);
-Status reply(Thread& self, Message& message);
 // reply then receive, in one step: with no message queued, the caller runs at once on this CPU
 // (the fast path back). kNotFound, having done nothing, when this thread owes no reply (its
 // caller is gone); *replied says whether the reply was delivered.

@@ -13,40 +13,15 @@ using object::Handle;
 using object::Rights;
 using proc::Process;
 
-// The user registers as syscall_entry.S lays them out for an IPC call (lowest address first):
-// what it pushed for the IPC path, then the frame every syscall has.
-struct IpcFrame {
-  uint64_t rbx, rbp, r12, r13, r14, r15;
-  uint64_t number, r9, r8, r10, rdx, rsi, rdi, r11, rcx, rsp;
-};
-
 namespace {
 
 constexpr Rights kEndpointRights = Rights::kRead | Rights::kWrite | Rights::kTransfer |
                                    Rights::kDuplicate;
 
-// The message words in register order: rdx, r10, r8, r9, r12, r13.
-inline void load_words(const IpcFrame& f, uint64_t (&w)[ipc::kMaxWords]) {
-  w[0] = f.rdx;
-  w[1] = f.r10;
-  w[2] = f.r8;
-  w[3] = f.r9;
-  w[4] = f.r12;
-  w[5] = f.r13;
-}
-inline void store_words(IpcFrame& f, const uint64_t (&w)[ipc::kMaxWords]) {
-  f.rdx = w[0];
-  f.r10 = w[1];
-  f.r8 = w[2];
-  f.r9 = w[3];
-  f.r12 = w[4];
-  f.r13 = w[5];
-}
-
 // The message in the registers (and the tail from the buffer r15 names), with its handles
 // reserved in the caller's table.
-Status read_message(IpcFrame& f, Process& self, ipc::Message& m, Handle* handles) {
-  uint64_t tag = f.rsi;
+Status read_message(IpcRegisters& f, Process& self, ipc::Message& m, Handle* handles) {
+  uint64_t tag = f.tag;
   if ((tag & EXO_IPC_TAG_RESERVED_MASK) != 0) return Error::kInvalidArgument;
   m.label = EXO_IPC_TAG_LABEL(tag);
   m.word_count = static_cast<uint8_t>(EXO_IPC_TAG_WORDS(tag));
@@ -57,8 +32,8 @@ Status read_message(IpcFrame& f, Process& self, ipc::Message& m, Handle* handles
       m.handle_count > m.word_count || m.tail_length > ipc::kMaxTail) {
     return Error::kInvalidArgument;
   }
-  load_words(f, m.words);  // all six: cheaper than a loop, and unused words are never read
-  if (m.tail_length != 0) EXO_TRY(copy_in(m.tail, f.r15, m.tail_length));
+  for (usize i = 0; i < ipc::kMaxWords; ++i) m.words[i] = f.words[i];  // unused ones never read
+  if (m.tail_length != 0) EXO_TRY(copy_in(m.tail, f.tail, m.tail_length));
   usize first_handle = m.word_count - m.handle_count;
   for (usize i = 0; i < m.handle_count; ++i) {
     uint64_t value = m.words[first_handle + i];
@@ -72,7 +47,7 @@ Status read_message(IpcFrame& f, Process& self, ipc::Message& m, Handle* handles
 // A received message into the registers and its tail into the buffer r15 names; its handles
 // become the receiver's. kFault when the tail cannot be written (the message is consumed:
 // a receiver that accepts tails passes a buffer).
-Status write_message(IpcFrame& f, Process& self, ipc::Message& m) {
+Status write_message(IpcRegisters& f, Process& self, ipc::Message& m) {
   if (m.handle_count != 0) {
     Handle installed[ipc::kMaxHandles];
     self.install(m.handles, m.handle_count, installed);
@@ -80,9 +55,9 @@ Status write_message(IpcFrame& f, Process& self, ipc::Message& m) {
     for (usize i = 0; i < m.handle_count; ++i) m.words[first_handle + i] = installed[i];
   }
   for (usize i = m.word_count; i < ipc::kMaxWords; ++i) m.words[i] = 0;
-  store_words(f, m.words);
-  f.rsi = EXO_IPC_TAG_FULL(m.label, m.word_count, m.handle_count, m.tail_length, m.flags);
-  if (m.tail_length != 0) EXO_TRY(copy_out(f.r15, m.tail, m.tail_length));
+  for (usize i = 0; i < ipc::kMaxWords; ++i) f.words[i] = m.words[i];
+  f.tag = EXO_IPC_TAG_FULL(m.label, m.word_count, m.handle_count, m.tail_length, m.flags);
+  if (m.tail_length != 0) EXO_TRY(copy_out(f.tail, m.tail, m.tail_length));
   return ok_status();
 }
 
@@ -92,7 +67,7 @@ Result<object::RefPtr<ipc::Endpoint>> endpoint_argument(Process& self, uint64_t 
 }
 
 // Sends the registers' message; commits or restores the transferred handles.
-Status send_from(IpcFrame& f, Process& self, Thread& thread, ipc::Endpoint& endpoint, bool call,
+Status send_from(IpcRegisters& f, Process& self, Thread& thread, ipc::Endpoint& endpoint, bool call,
                  bool nonblocking) {
   // Built in the thread's own IPC state: a message with its tail is too big for the stack.
   ipc::Message& m = static_cast<ipc::ThreadIpc*>(thread.ipc)->message;
@@ -111,33 +86,35 @@ Status send_from(IpcFrame& f, Process& self, Thread& thread, ipc::Endpoint& endp
   return sent;
 }
 
-Status receive_into(IpcFrame& f, Process& self, Thread& thread, ipc::Endpoint& endpoint,
+Status receive_into(IpcRegisters& f, Process& self, Thread& thread, ipc::Endpoint& endpoint,
                     bool nonblocking) {
   EXO_TRY(ipc::receive(endpoint, thread, nonblocking));
   return write_message(f, self, static_cast<ipc::ThreadIpc*>(thread.ipc)->message);
 }
 
-Status ipc_operation(uint64_t number, IpcFrame& f) {
+}  // namespace
+
+Status ipc_syscall(uint64_t number, IpcRegisters& f) {
   Process& self = *Process::current();
   Thread& thread = *Thread::current();
-  bool nonblocking = (f.r14 & EXO_IPC_NONBLOCK) != 0;
-  if ((f.r14 & ~uint64_t{EXO_IPC_NONBLOCK}) != 0) return Error::kInvalidArgument;
+  bool nonblocking = (f.options & EXO_IPC_NONBLOCK) != 0;
+  if ((f.options & ~uint64_t{EXO_IPC_NONBLOCK}) != 0) return Error::kInvalidArgument;
   switch (number) {
     case 64: {  // ipc_call
-      auto endpoint = EXO_TRY(endpoint_argument(self, f.rdi, Rights::kWrite));
+      auto endpoint = EXO_TRY(endpoint_argument(self, f.endpoint, Rights::kWrite));
       EXO_TRY(send_from(f, self, thread, *endpoint, true, nonblocking));
       return write_message(f, self, static_cast<ipc::ThreadIpc*>(thread.ipc)->message);
     }
     case 65: {  // ipc_send
-      auto endpoint = EXO_TRY(endpoint_argument(self, f.rdi, Rights::kWrite));
+      auto endpoint = EXO_TRY(endpoint_argument(self, f.endpoint, Rights::kWrite));
       return send_from(f, self, thread, *endpoint, false, nonblocking);
     }
     case 66: {  // ipc_recv
-      auto endpoint = EXO_TRY(endpoint_argument(self, f.rdi, Rights::kRead));
+      auto endpoint = EXO_TRY(endpoint_argument(self, f.endpoint, Rights::kRead));
       return receive_into(f, self, thread, *endpoint, nonblocking);
     }
     case 67: {  // ipc_reply_recv
-      auto endpoint = EXO_TRY(endpoint_argument(self, f.rdi, Rights::kRead));
+      auto endpoint = EXO_TRY(endpoint_argument(self, f.endpoint, Rights::kRead));
       ipc::Message& m = static_cast<ipc::ThreadIpc*>(thread.ipc)->message;
       Handle handles[ipc::kMaxHandles];
       EXO_TRY(read_message(f, self, m, handles));
@@ -159,7 +136,6 @@ Status ipc_operation(uint64_t number, IpcFrame& f) {
   }
 }
 
-}  // namespace
 
 SyscallResult sys_endpoint_create(uint64_t options) {
   if (options != 0) return from_error(Error::kInvalidArgument);
@@ -175,17 +151,6 @@ SyscallResult sys_handle_duplicate(uint64_t handle, uint64_t rights) {
   if (!wanted.ok()) return from_error(wanted.error());
   return from(Process::current()->duplicate_handle(static_cast<Handle>(handle), *wanted));
 }
-
-}  // namespace exo::syscall
-
-// From syscall_entry.S for numbers in [EXO_IPC_SYSCALL_FIRST, EXO_IPC_SYSCALL_END): returns
-// the status; the message registers are read from and written to `frame`.
-extern "C" int64_t exo_ipc_dispatch(uint64_t number, exo::syscall::IpcFrame* frame) {
-  exo::Status s = exo::syscall::ipc_operation(number, *frame);
-  return s.ok() ? EXO_OK : exo::abi::to_abi_status(s.error());
-}
-
-namespace exo::syscall {
 
 SyscallResult sys_notification_create(uint64_t options) {
   if (options != 0) return from_error(Error::kInvalidArgument);

@@ -24,6 +24,18 @@ SyscallResult from(const Result<T>& r) {
 }
 inline SyscallResult from_error(Error e) { return {abi::to_abi_status(e)}; }
 
+// The IPC syscalls (kernel/abi/ipc.h) move more registers than a plain call: the arch entry
+// gathers them here, calls ipc_syscall and writes back the tag and the words.
+struct IpcRegisters {
+  uint64_t endpoint;  // in
+  uint64_t tag;       // in and out
+  uint64_t words[6];  // in and out
+  uint64_t options;   // in
+  uint64_t tail;      // in: the user address of the tail buffer
+};
+// Runs IPC syscall `number` (EXO_IPC_SYSCALL_FIRST <= number < EXO_IPC_SYSCALL_END).
+Status ipc_syscall(uint64_t number, IpcRegisters& registers);
+
 #define EXO_SYSCALL_DECLARE(number, name, argc) SyscallResult sys_##name(EXO_SYSCALL_PARAMS(argc));
 EXO_SYSCALLS(EXO_SYSCALL_DECLARE)
 #undef EXO_SYSCALL_DECLARE

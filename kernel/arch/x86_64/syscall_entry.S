@@ -66,7 +66,7 @@ exo_syscall_entry:
 1:  movq $EXO_ERR_BAD_SYSCALL, %rax                 // rdx is still the caller's
     jmp .Lexit
 
-// The IPC path: the callee-saved registers join the frame (an IpcFrame, sys_ipc.cc), the
+// The IPC path: the callee-saved registers join the frame (IpcFrame, syscall.cc), the
 // handler reads and rewrites any of them, and the exit reloads rdx from the frame as well.
 .Lipc:
     pushq %r15
