@@ -264,6 +264,59 @@ void test_notifications() {
   (void)exo::sys::handle_close(*n);
 }
 
+// An IPC call with a raw tag: options and tail pinned to 0, so only the tag can be refused.
+int64_t call_with_tag(Handle endpoint, uint64_t tag) {
+  uint64_t rax = 64, rdi = endpoint, rsi = tag, rdx = 0;
+  register uint64_t r10 asm("r10") = 0;
+  register uint64_t r8 asm("r8") = 0;
+  register uint64_t r9 asm("r9") = 0;
+  register uint64_t r12 asm("r12") = 0;
+  register uint64_t r13 asm("r13") = 0;
+  register uint64_t r14 asm("r14") = 0;
+  register uint64_t r15 asm("r15") = 0;
+  asm volatile("syscall"
+               : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(r10), "+r"(r8), "+r"(r9),
+                 "+r"(r12), "+r"(r13)
+               : "r"(r14), "r"(r15)
+               : "rcx", "r11", "memory");
+  return static_cast<int64_t>(rax);
+}
+
+// The argument checks of the handle, notification, endpoint and device syscalls: each bad
+// value is refused with its own status and changes nothing.
+void test_bad_arguments(Handle endpoint) {
+  namespace raw = exo::sys::raw;
+  expect_status("a tag with a reserved bit", call_with_tag(endpoint, EXO_IPC_TAG(1, 0, 0) | (1ull << 60)),
+                EXO_ERR_INVALID_ARGUMENT);
+  expect_status("endpoint_create with an option", raw::endpoint_create(1).status, EXO_ERR_INVALID_ARGUMENT);
+  expect_status("notification_create with an option", raw::notification_create(1).status,
+                EXO_ERR_INVALID_ARGUMENT);
+  exo::Result<Handle> n = exo::sys::notification_create();
+  if (!n.ok()) return;
+  expect_status("notification_wait with an unknown option", raw::notification_wait(*n, 0x2).status,
+                EXO_ERR_INVALID_ARGUMENT);
+  expect_status("handle_duplicate with an undefined right", raw::handle_duplicate(*n, 1u << 20).status,
+                EXO_ERR_INVALID_ARGUMENT);
+  expect_status("handle_duplicate of a forged handle", raw::handle_duplicate(0x12345, EXO_RIGHT_WAIT).status,
+                EXO_ERR_BAD_HANDLE);
+  expect_status("handle_info of a forged handle", raw::handle_info(0x12345).status, EXO_ERR_BAD_HANDLE);
+  raw::Return info = raw::handle_info(*n);
+  expect_true("handle_info names a notification and its rights",
+              info.status >= 0 && (static_cast<uint64_t>(info.status) >> 32) == EXO_OBJECT_NOTIFICATION &&
+                  (static_cast<uint64_t>(info.status) & (EXO_RIGHT_SIGNAL | EXO_RIGHT_WAIT)) ==
+                      (EXO_RIGHT_SIGNAL | EXO_RIGHT_WAIT));
+  expect_status("ioport_enable of a forged handle", raw::ioport_enable(0x12345).status, EXO_ERR_BAD_HANDLE);
+  expect_status("ioport_enable of a notification", raw::ioport_enable(*n).status, EXO_ERR_WRONG_TYPE);
+  expect_status("ioport_create from a notification", raw::ioport_create(*n, 0x3f8, 8).status,
+                EXO_ERR_WRONG_TYPE);
+  expect_status("irq_bind of a notification as the line", raw::irq_bind(*n, *n, 1).status,
+                EXO_ERR_WRONG_TYPE);
+  expect_status("irq_ack of a forged handle", raw::irq_ack(0x12345).status, EXO_ERR_BAD_HANDLE);
+  expect_status("a handle argument with high bits", raw::handle_info(1ull << 40).status,
+                EXO_ERR_INVALID_ARGUMENT);
+  (void)exo::sys::handle_close(*n);
+}
+
 void test_server_dies(Server& server) {
   IpcMessage m;
   m.label = 2;  // the server exits without replying
@@ -366,6 +419,7 @@ int main(int argc, char** argv) {
   test_nonblocking();
   test_concurrent_clients(server.endpoint);
   test_notifications();
+  test_bad_arguments(server.endpoint);
   test_server_dies(server);
   return exo::user_test::finish();
 }
