@@ -38,7 +38,6 @@ void fail(Thread& t, Error error) {
   x.failed = true;
   x.error = error;
   x.queued_on = nullptr;
-  x.awaiting_reply = false;
   x.replier = nullptr;
 }
 
@@ -145,7 +144,6 @@ Status send(Endpoint& endpoint, Thread& self, Message& message, bool call, bool 
     }
     rx.reply_to = &self;
     me.replier = &receiver;
-    me.awaiting_reply = true;
     if (can_switch_directly(receiver)) {
       // The fast path: the caller waits for its reply and the receiver runs on this CPU now,
       // without a pass through the run queue (docs/ipc.md).
@@ -185,7 +183,6 @@ bool accept_sender_locked(Thread& self, Thread& sender) {
   if (!sx.is_call) return true;
   me.reply_to = &sender;
   sx.replier = &self;
-  sx.awaiting_reply = true;
   sx.reply_wait.block(sender);
   return false;
 }
@@ -235,7 +232,6 @@ Status reply_and_receive(Endpoint& endpoint, Thread& self, Message& reply_messag
     ThreadIpc& cx = state_of(*caller);
     caller_waiting = cx.reply_wait.remove(*caller);
     cx.replier = nullptr;
-    cx.awaiting_reply = false;
     cx.failed = false;
     move_message(cx.message, reply_message);
     *replied = true;
@@ -300,9 +296,9 @@ void interrupt(Thread& thread) {
   if (x->queued_on != nullptr) {
     Endpoint& e = *x->queued_on;
     woken = IpcOps::senders(e).remove(thread) || IpcOps::receivers(e).remove(thread);
-  } else if (x->awaiting_reply) {
+  } else if (x->replier != nullptr) {  // delivered, waiting for the reply
     woken = x->reply_wait.remove(thread);
-    if (x->replier != nullptr) state_of(*x->replier).reply_to = nullptr;
+    state_of(*x->replier).reply_to = nullptr;
   }
   if (woken) fail(thread, Error::kPeerClosed);
   g_ipc_lock.release(flags);

@@ -51,9 +51,9 @@ struct ThreadIpc {
   bool delivered = false;       // a receiver took this thread's message
   bool is_call = false;
   Endpoint* queued_on = nullptr;     // on that endpoint's sender or receiver queue
-  bool awaiting_reply = false;       // message delivered, blocked in reply_wait
   Thread* reply_to = nullptr;        // server: the caller this thread owes a reply
-  Thread* replier = nullptr;         // caller: the thread that owes it the reply
+  Thread* replier = nullptr;         // caller: the thread that owes it the reply (set while
+                                     // its message is delivered and it waits in reply_wait)
   // Sender side of handle transfer: the values reserved in the sender's table.
   object::Handle sent_handles[kMaxHandles] = {};
 };
