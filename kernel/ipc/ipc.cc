@@ -12,9 +12,10 @@ namespace exo::ipc {
 
 using object::RefPtr;
 
+constinit Spinlock g_ipc_lock;
+
 namespace {
 
-constinit Spinlock g_ipc_lock;
 constinit Endpoint* g_endpoints = nullptr;
 
 ThreadIpc& state_of(Thread& t) { return *static_cast<ThreadIpc*>(t.ipc); }

@@ -12,6 +12,7 @@
 #include "kernel/object/handle_table.h"
 #include "kernel/object/kernel_object.h"
 #include "kernel/sched/wait_queue.h"
+#include "kernel/sync/spinlock.h"
 
 namespace exo {
 class Thread;
@@ -56,6 +57,17 @@ struct ThreadIpc {
                                      // its message is delivered and it waits in reply_wait)
   // Sender side of handle transfer: the values reserved in the sender's table.
   object::Handle sent_handles[kMaxHandles] = {};
+  // The fast path (kernel/ipc/fastpath.cc). `frame` is the thread's saved registers
+  // (arch::IpcFrame) while it is blocked in the fast path, null otherwise: a fast-path deliverer
+  // writes a register-only message straight there and sets `in_frame`; anyone else leaves the
+  // message in `message`, which the thread then writes out as a slow receive does.
+  void* frame = nullptr;
+  bool in_frame = false;
+  // The endpoint this thread last waited on through the fast path, with a reference, so the
+  // endpoint outlives a receiver queued there without a syscall frame holding one. Kept
+  // between calls (a server replies and waits on the same endpoint each time), replaced when
+  // the thread fast-waits elsewhere, dropped with the thread's IPC state.
+  object::RefPtr<Endpoint> held_endpoint;
 };
 
 class Endpoint final : public object::KernelObject {
@@ -71,6 +83,7 @@ class Endpoint final : public object::KernelObject {
 
  private:
   friend class IpcOps;
+  friend class FastPath;
   Endpoint() : KernelObject(kType) {}
   proc::Process* owner_ = nullptr;  // cleared by close()
   bool closed_ = false;
@@ -79,6 +92,9 @@ class Endpoint final : public object::KernelObject {
   sched::WaitQueue senders_;    // callers and senders waiting for a receiver, FIFO
   sched::WaitQueue receivers_;  // receivers waiting for a message
 };
+
+// Guards every endpoint queue and every thread's IPC state (docs/ipc.md, "Locking").
+extern Spinlock g_ipc_lock;
 
 // The operations, for the calling thread `self` (a user thread with Thread::ipc set).
 // `message` handles must already be reserved in the sender's table (sent_handles).

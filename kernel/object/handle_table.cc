@@ -73,6 +73,14 @@ Result<RefPtr<KernelObject>> HandleTable::get(Handle handle, ObjectType expected
   return slot->object_;
 }
 
+KernelObject* HandleTable::peek(Handle handle, ObjectType expected, Rights required) const {
+  HandleSlot* slot = lookup(handle, HandleSlot::State::kUsed);
+  if (slot == nullptr || slot->object_->type() != expected || !has_rights(slot->rights_, required)) {
+    return nullptr;
+  }
+  return slot->object_.get();
+}
+
 Result<Rights> HandleTable::rights_of(Handle handle) const {
   HandleSlot* slot = lookup(handle, HandleSlot::State::kUsed);
   if (slot == nullptr) return Error::kBadHandle;

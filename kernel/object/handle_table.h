@@ -86,6 +86,10 @@ class HandleTable {
     RefPtr<KernelObject> object = EXO_TRY(get(handle, T::kType, required));
     return static_ref_cast<T>(move(object));
   }
+  // The object `handle` names when it is of type `expected` and carries `required`, else null,
+  // with no new reference: it stays alive only while the caller keeps it alive by other means
+  // (the table's lock, or a lock its destroy() takes; see Process::peek_handle_then_lock).
+  KernelObject* peek(Handle handle, ObjectType expected, Rights required) const;
   // The rights `handle` carries; kBadHandle as for get().
   Result<Rights> rights_of(Handle handle) const;
 

@@ -69,6 +69,12 @@ class Process final : public KernelObject {
     return object::static_ref_cast<T>(move(object));
   }
   Result<Rights> rights_of(Handle handle);
+  // The IPC fast path's lookup (kernel/ipc/fastpath.cc), without reference-count traffic: the
+  // object `handle` names if it has `type` and `required` (else null, nothing held). When found,
+  // `then` is acquired before the handle lock is let go, so an object whose destroy() takes
+  // `then` stays alive until the caller releases it, even if another thread closes the handle
+  // meanwhile. Lock order: the handle lock before `then`. Interrupts must be off.
+  KernelObject* peek_handle_then_lock(Handle handle, ObjectType type, Rights required, Spinlock& then);
   // A second handle to the object with `rights` (a subset; the source needs kDuplicate).
   Result<Handle> duplicate_handle(Handle handle, Rights rights);
   // Handle transfer in IPC messages (docs/ipc.md): reserve[i] takes handles[i] out of use

@@ -34,6 +34,8 @@ class WaitQueue {
     waiters_.push_back(e);
     e.state_ = ThreadState::kBlocked;
   }
+  // The longest waiter, left in place; null when empty.
+  SchedEntity* front() const { return waiters_.front(); }
   // Unlinks the longest waiter; null when empty.
   SchedEntity* wake_one() { return waiters_.pop_front(); }
   // Moves every waiter to the tail of `out`, oldest first; returns how many.

@@ -136,6 +136,10 @@ Status ipc_syscall(uint64_t number, IpcRegisters& f) {
   }
 }
 
+Status ipc_finish_receive(IpcRegisters& f) {
+  Thread& thread = *Thread::current();
+  return write_message(f, *Process::current(), static_cast<ipc::ThreadIpc*>(thread.ipc)->message);
+}
 
 SyscallResult sys_endpoint_create(uint64_t options) {
   if (options != 0) return from_error(Error::kInvalidArgument);

@@ -35,6 +35,10 @@ struct IpcRegisters {
 };
 // Runs IPC syscall `number` (EXO_IPC_SYSCALL_FIRST <= number < EXO_IPC_SYSCALL_END).
 Status ipc_syscall(uint64_t number, IpcRegisters& registers);
+// Finishes a receive the IPC fast path blocked in but the slow path delivered (the message is
+// in the calling thread's ipc::ThreadIpc::message, perhaps with handles and a tail): writes it
+// into `registers` and the tail buffer they name, as a slow receive would.
+Status ipc_finish_receive(IpcRegisters& registers);
 
 #define EXO_SYSCALL_DECLARE(number, name, argc) SyscallResult sys_##name(EXO_SYSCALL_PARAMS(argc));
 EXO_SYSCALLS(EXO_SYSCALL_DECLARE)

@@ -4,7 +4,9 @@
 //   label 1 (echo): replies with the same label, words and handles;
 //   label 2 (exit): exits with status 5 without replying (the caller must get an error);
 //   label 3 (add):  replies with words[0] + words[1] in words[0];
-//   label 4 (reverse): replies with the tail reversed.
+//   label 4 (reverse): replies with the tail reversed;
+//   label 5 (slow echo): sleeps 20 ms, then echoes, so a test can queue a second caller or kill
+//                        the first meanwhile.
 #include "exo/ipc.h"
 #include "exo/print.h"
 #include "exo/syscall.h"
@@ -58,6 +60,9 @@ int main(int, char**) {
           tail[i] = tail[m.tail_length - 1 - i];
           tail[m.tail_length - 1 - i] = t;
         }
+        break;
+      case 5:
+        (void)sleep(20000000);
         break;
       default:
         m.label = 0xffffffff;

@@ -77,6 +77,133 @@ void test_every_size(Handle endpoint) {
               exo::sys::ipc_call(endpoint, add) == 0 && add.words[0] == 42 && add.word_count == 1);
 }
 
+// A raw call with every word register set, whatever the count: the reply must carry exactly
+// the words sent and 0 in every register past the count. After the first round trip the echo
+// server waits in the fast path, so this checks the fast path's register moves word by word.
+bool raw_echo(Handle endpoint, uint8_t words, uint64_t seed) {
+  uint64_t tag = EXO_IPC_TAG(1, words, 0);
+  uint64_t rax = 64, rdi = endpoint, rsi = tag, rdx = seed + 1;
+  register uint64_t r10 asm("r10") = seed + 2;
+  register uint64_t r8 asm("r8") = seed + 3;
+  register uint64_t r9 asm("r9") = seed + 4;
+  register uint64_t r12 asm("r12") = seed + 5;
+  register uint64_t r13 asm("r13") = seed + 6;
+  register uint64_t r14 asm("r14") = 0;
+  register uint64_t r15 asm("r15") = 0;
+  asm volatile("syscall"
+               : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(r10), "+r"(r8), "+r"(r9),
+                 "+r"(r12), "+r"(r13)
+               : "r"(r14), "r"(r15)
+               : "rcx", "r11", "memory");
+  const uint64_t got[] = {rdx, r10, r8, r9, r12, r13};
+  bool same = rax == 0 && rsi == tag;
+  for (uint8_t i = 0; i < EXO_IPC_MAX_WORDS; ++i) same = same && got[i] == (i < words ? seed + i + 1 : 0);
+  return same;
+}
+
+void test_every_size_raw(Handle endpoint) {
+  bool all = true;
+  for (int round = 0; round < 3; ++round) {
+    for (uint8_t words = 0; words <= EXO_IPC_MAX_WORDS; ++words) {
+      all = raw_echo(endpoint, words, 0x5a5a0000ull * (round + 1) + words * 0x100) && all;
+    }
+  }
+  expect_true("every message size through the register fast path, exact words and zeros past them", all);
+}
+
+// A caller waits for its reply in the fast path while a second caller queues behind it: the
+// server's reply_recv then sees a queued sender and takes the slow path, which must still hand
+// the first caller its reply, and the second caller its own.
+alignas(16) uint8_t g_slow_caller_stack[16 * 1024];
+Handle g_slow_endpoint = 0;
+volatile uint32_t g_slow_caller_state = 0;  // 1: calling, 2: right reply, 3: wrong reply
+void slow_caller(void*) {
+  IpcMessage m;
+  m.label = 5;  // the server sleeps 20 ms before echoing
+  m.word_count = 3;
+  m.words[0] = 0x1111;
+  m.words[1] = 0x2222;
+  m.words[2] = 0x3333;
+  __atomic_store_n(&g_slow_caller_state, 1, __ATOMIC_RELEASE);
+  int64_t s = exo::sys::ipc_call(g_slow_endpoint, m);
+  bool right = s == 0 && m.label == 5 && m.word_count == 3 && m.words[0] == 0x1111 &&
+               m.words[1] == 0x2222 && m.words[2] == 0x3333 && m.words[3] == 0;
+  __atomic_store_n(&g_slow_caller_state, right ? 2 : 3, __ATOMIC_RELEASE);
+}
+
+void test_queued_behind_fast_call(Handle endpoint) {
+  g_slow_endpoint = endpoint;
+  exo::Result<Handle> t = exo::sys::thread_create(&slow_caller, nullptr, g_slow_caller_stack,
+                                                  sizeof(g_slow_caller_stack));
+  if (!t.ok()) {
+    expect_true("thread for the queued-caller test", false);
+    return;
+  }
+  while (__atomic_load_n(&g_slow_caller_state, __ATOMIC_ACQUIRE) == 0) exo::sys::yield();
+  (void)exo::sys::sleep(5000000);  // the first call is with the sleeping server now
+  IpcMessage add;
+  add.label = 3;
+  add.word_count = 2;
+  add.words[0] = 1000;
+  add.words[1] = 234;
+  int64_t s = exo::sys::ipc_call(endpoint, add);
+  expect_true("a caller queued behind a fast-path call gets its own answer",
+              s == 0 && add.word_count == 1 && add.words[0] == 1234 && add.words[1] == 0);
+  while (__atomic_load_n(&g_slow_caller_state, __ATOMIC_ACQUIRE) == 1) (void)exo::sys::sleep(1000000);
+  expect_true("the fast-path caller gets its reply from the slow path (a sender was queued)",
+              __atomic_load_n(&g_slow_caller_state, __ATOMIC_ACQUIRE) == 2);
+  (void)exo::sys::handle_close(*t);
+}
+
+// `ipc_test kill_child`: a thread calls the slow echo, and the process exits while that call
+// waits for its reply, so the waiting caller is killed.
+alignas(16) uint8_t g_doomed_stack[16 * 1024];
+void doomed_caller(void*) {
+  IpcMessage m;
+  m.label = 5;
+  m.word_count = 1;
+  m.words[0] = 7;
+  (void)exo::sys::ipc_call(g_slow_endpoint, m);
+  exo::sys::process_exit(1);  // never reached: the process is gone first
+}
+
+[[noreturn]] void kill_child() {
+  g_slow_endpoint = exo::sys::start_handle(EXO_START_HANDLE_USER);
+  IpcMessage warm;  // puts the server in its fast-path wait
+  warm.label = 1;
+  (void)exo::sys::ipc_call(g_slow_endpoint, warm);
+  (void)exo::sys::thread_create(&doomed_caller, nullptr, g_doomed_stack, sizeof(g_doomed_stack));
+  (void)exo::sys::sleep(5000000);
+  exo::sys::process_exit(9);
+}
+
+void test_kill_during_call(Handle endpoint) {
+  exo::Result<Handle> copy = exo::sys::handle_duplicate(endpoint, EXO_RIGHT_WRITE | EXO_RIGHT_TRANSFER);
+  if (!copy.ok()) {
+    expect_true("endpoint copy for the kill test", false);
+    return;
+  }
+  const char* argv[] = {"ipc_test", "kill_child"};
+  const Handle handles[] = {*copy};
+  const uint32_t roles[] = {EXO_START_HANDLE_USER};
+  exo::sys::SpawnOptions options;
+  options.argv = argv;
+  options.argc = 2;
+  options.handles = handles;
+  options.roles = roles;
+  options.handle_count = 1;
+  exo::Result<Handle> child = exo::sys::spawn_from_initrd("ipc_test", options);
+  expect_true("the child that is killed mid-call starts", child.ok());
+  if (!child.ok()) return;
+  exo::Result<int64_t> status = exo::sys::process_wait(*child);
+  expect_true("the child exited with 9 while its call waited", status.ok() && *status == 9);
+  (void)exo::sys::handle_close(*child);
+  // The server finds its caller gone when it replies; it must go on serving, and fast.
+  bool all = true;
+  for (uint8_t words = 0; words <= EXO_IPC_MAX_WORDS; ++words) all = raw_echo(endpoint, words, 0x77000) && all;
+  expect_true("the server serves on after its caller was killed", all);
+}
+
 // A tail (bytes beyond the six words) travels from buffer to buffer, up to 4 KiB.
 uint8_t g_tail[EXO_IPC_MAX_TAIL];
 void test_tails(Handle endpoint) {
@@ -385,6 +512,7 @@ void bench_typed_call() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "kill_child") == 0) kill_child();
   Server server = start_server();
   if (server.endpoint == 0) {
     print("ipc_test: no server\n0 passed, 1 failed\n");
@@ -413,6 +541,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   test_every_size(server.endpoint);
+  test_every_size_raw(server.endpoint);
+  test_queued_behind_fast_call(server.endpoint);
+  test_kill_during_call(server.endpoint);
   test_tails(server.endpoint);
   test_handle_transfer(server.endpoint);
   test_bad_input(server.endpoint);

@@ -1,6 +1,8 @@
 // The C++ side of syscall_entry.S: its slow exit path, and the IPC registers in and out of the
-// generic IPC syscall.
+// IPC fast path and the generic IPC syscall.
+#include "kernel/arch/ipc_frame.h"
 #include "kernel/arch/x86_64/user_mode.h"
+#include "kernel/ipc/fastpath.h"
 #include "kernel/syscall/syscall.h"
 
 // Called with interrupts off when the running thread's exit flag is set; ends the thread
@@ -9,27 +11,48 @@ extern "C" void exo_syscall_exit_work() { exo::arch::before_user_return(); }
 
 namespace {
 
-// The register file as syscall_entry.S lays it out for an IPC call (lowest address first):
-// what the IPC path pushes, then the frame every syscall has.
-struct IpcFrame {
-  uint64_t rbx, rbp, r12, r13, r14, r15;
-  uint64_t number, r9, r8, r10, rdx, rsi, rdi, r11, rcx, rsp;
-};
+using exo::arch::IpcFrame;
+
+exo::syscall::IpcRegisters registers_of(const IpcFrame& f) {
+  return {f.rdi, f.rsi, {f.rdx, f.r10, f.r8, f.r9, f.r12, f.r13}, f.r14, f.r15};
+}
+
+void write_back(IpcFrame& f, const exo::syscall::IpcRegisters& r) {
+  f.rsi = r.tag;
+  f.rdx = r.words[0];
+  f.r10 = r.words[1];
+  f.r8 = r.words[2];
+  f.r9 = r.words[3];
+  f.r12 = r.words[4];
+  f.r13 = r.words[5];
+}
+
+constexpr uint64_t kIpcCall = 64;       // kernel/abi/ipc.h
+constexpr uint64_t kIpcReplyRecv = 67;
+
+int64_t abi_status(exo::Status s) { return s.ok() ? EXO_OK : exo::abi::to_abi_status(s.error()); }
 
 }  // namespace
 
-// From syscall_entry.S for numbers in [EXO_IPC_SYSCALL_FIRST, EXO_IPC_SYSCALL_END): the ABI's
-// registers (kernel/abi/ipc.h) in and out of the generic IPC syscall; returns the status.
+// From syscall_entry.S for numbers in [EXO_IPC_SYSCALL_FIRST, EXO_IPC_SYSCALL_END): the fast
+// path first, then the ABI's registers (kernel/abi/ipc.h) in and out of the generic IPC
+// syscall; returns the status.
 extern "C" int64_t exo_ipc_dispatch(uint64_t number, IpcFrame* f) {
   using namespace exo;
-  syscall::IpcRegisters r{f->rdi, f->rsi, {f->rdx, f->r10, f->r8, f->r9, f->r12, f->r13}, f->r14, f->r15};
-  Status s = syscall::ipc_syscall(number, r);
-  f->rsi = r.tag;
-  f->rdx = r.words[0];
-  f->r10 = r.words[1];
-  f->r8 = r.words[2];
-  f->r9 = r.words[3];
-  f->r12 = r.words[4];
-  f->r13 = r.words[5];
-  return s.ok() ? EXO_OK : abi::to_abi_status(s.error());
+  Status s;
+  ipc::FastOutcome fast = ipc::FastOutcome::kNotTaken;
+  if (number == kIpcCall) {
+    fast = ipc::fast_call(*f, s);
+  } else if (number == kIpcReplyRecv) {
+    fast = ipc::fast_reply_recv(*f, s);
+  }
+  if (fast == ipc::FastOutcome::kDone) return abi_status(s);
+  syscall::IpcRegisters r = registers_of(*f);
+  if (fast == ipc::FastOutcome::kReceivedInState) {
+    s = syscall::ipc_finish_receive(r);
+  } else {
+    s = syscall::ipc_syscall(number, r);
+  }
+  write_back(*f, r);
+  return abi_status(s);
 }

@@ -1,0 +1,179 @@
+// The IPC fast path (docs/ipc.md, "The fast path"). Taken only when every condition holds, and
+// then equivalent to the generic path in kernel/ipc/ipc.cc: the same ThreadIpc fields change
+// under the same lock (g_ipc_lock), so either path can take over from the other at any wait.
+// seL4's fastpath (src/fastpath/fastpath.c) checks the same things: no capabilities in the
+// message, a length that fits the registers, a receiver already waiting, and the scheduler's
+// consent to switch to it.
+#include "kernel/ipc/fastpath.h"
+
+#include "kernel/abi/ipc.h"
+#include "kernel/arch/arch.h"
+#include "kernel/arch/ipc_frame.h"
+#include "kernel/ipc/ipc.h"
+#include "kernel/proc/process.h"
+#include "kernel/sched/thread.h"
+
+namespace exo::ipc {
+
+// The endpoint queues the fast path reads and changes (IPC lock held).
+class FastPath {
+ public:
+  static sched::WaitQueue& senders(Endpoint& e) { return e.senders_; }
+  static sched::WaitQueue& receivers(Endpoint& e) { return e.receivers_; }
+  static bool closed(const Endpoint& e) { return e.closed_; }
+};
+
+namespace {
+
+using object::ObjectType;
+using object::Rights;
+
+// Tag bits that send a message to the slow path: handle count (36..38), tail length (39..51)
+// and the reserved bits (60..63). Label, word count and the protocol's flags pass through.
+constexpr uint64_t kSlowTagBits = 0xf00f'fff0'0000'0000ull;
+
+ThreadIpc& state_of(Thread& t) { return *static_cast<ThreadIpc*>(t.ipc); }
+Thread* as_thread(sched::SchedEntity* e) { return static_cast<Thread*>(e); }
+
+// Whether the message in `tag` fits the fast path: registers only, no handles, no tail.
+bool register_only(uint64_t tag) {
+  return (tag & kSlowTagBits) == 0 && EXO_IPC_TAG_WORDS(tag) <= kMaxWords;
+}
+
+// The register-only message in `from` (tag `tag`) to `to`, a thread blocked in IPC. Into its
+// registers when it waits in the fast path, else into its ThreadIpc::message. IPC lock held.
+void deliver(ThreadIpc& to, const arch::IpcFrame& from, uint64_t tag) {
+  unsigned count = EXO_IPC_TAG_WORDS(tag);
+  if (to.frame != nullptr) {
+    arch::ipc_copy_message(*static_cast<arch::IpcFrame*>(to.frame), from, tag, count);
+    to.in_frame = true;
+    return;
+  }
+  Message& m = to.message;
+  m.label = EXO_IPC_TAG_LABEL(tag);
+  m.word_count = static_cast<uint8_t>(count);
+  m.handle_count = 0;
+  m.flags = static_cast<uint8_t>(EXO_IPC_TAG_FLAGS(tag));
+  m.tail_length = 0;
+  for (unsigned i = 0; i < count; ++i) m.words[i] = arch::ipc_word(from, i);
+}
+
+// After this thread's fast-path wait: how the message (or the error) came.
+FastOutcome resumed(ThreadIpc& me, Status& status) {
+  me.frame = nullptr;
+  if (me.failed) {
+    status = me.error;
+    return FastOutcome::kDone;
+  }
+  if (!me.in_frame) return FastOutcome::kReceivedInState;
+  status = ok_status();
+  return FastOutcome::kDone;
+}
+
+// The endpoint `handle` names in the calling process, with `required`, and the IPC lock taken
+// before the handle lock is let go (Process::peek_handle_then_lock): while the IPC lock is
+// held, the endpoint cannot be destroyed (Endpoint::destroy takes it). Null, nothing held, when
+// the handle is not such an endpoint (the slow path then reports why). Interrupts off.
+Endpoint* lock_endpoint(proc::Process& process, uint64_t handle, Rights required) {
+  if ((handle >> 32) != 0) return nullptr;
+  object::KernelObject* object = process.peek_handle_then_lock(
+      static_cast<object::Handle>(handle), ObjectType::kEndpoint, required, g_ipc_lock);
+  return static_cast<Endpoint*>(object);
+}
+
+}  // namespace
+
+FastOutcome fast_call(arch::IpcFrame& frame, Status& status) {
+  uint64_t tag = arch::ipc_tag(frame);
+  if (!register_only(tag) || arch::ipc_options(frame) != 0) return FastOutcome::kNotTaken;
+  Thread& self = *Thread::current();
+  auto& process = *static_cast<proc::Process*>(self.process());
+  uint64_t flags = arch::irq_save();
+  Endpoint* endpoint = lock_endpoint(process, arch::ipc_endpoint(frame), Rights::kWrite);
+  if (endpoint == nullptr) {
+    arch::irq_restore(flags);
+    return FastOutcome::kNotTaken;
+  }
+  // A queued receiver holds a reference to the endpoint (its syscall's, or its held_endpoint),
+  // so the endpoint is alive as long as one is found here; this thread does not touch it after
+  // the IPC lock goes.
+  Thread* receiver = as_thread(FastPath::receivers(*endpoint).front());
+  if (FastPath::closed(*endpoint) || receiver == nullptr || !can_switch_directly(*receiver)) {
+    g_ipc_lock.release(flags);
+    return FastOutcome::kNotTaken;
+  }
+  (void)FastPath::receivers(*endpoint).wake_one();
+  ThreadIpc& me = state_of(self);
+  ThreadIpc& rx = state_of(*receiver);
+  rx.queued_on = nullptr;
+  rx.failed = false;
+  rx.reply_to = &self;
+  deliver(rx, frame, tag);
+  me.failed = false;
+  me.delivered = true;
+  me.is_call = true;
+  me.replier = receiver;
+  me.frame = &frame;
+  me.in_frame = false;
+  block_on_and_switch_to(me.reply_wait, g_ipc_lock, flags, *receiver);
+  return resumed(me, status);
+}
+
+FastOutcome fast_reply_recv(arch::IpcFrame& frame, Status& status) {
+  uint64_t tag = arch::ipc_tag(frame);
+  if (!register_only(tag) || arch::ipc_options(frame) != 0) return FastOutcome::kNotTaken;
+  Thread& self = *Thread::current();
+  auto& process = *static_cast<proc::Process*>(self.process());
+  ThreadIpc& me = state_of(self);
+  // A racy early out (reply_to changes under the IPC lock); checked again under it below.
+  if (__atomic_load_n(&me.reply_to, __ATOMIC_RELAXED) == nullptr) return FastOutcome::kNotTaken;
+  uint64_t flags = arch::irq_save();
+  Endpoint* endpoint = lock_endpoint(process, arch::ipc_endpoint(frame), Rights::kRead);
+  if (endpoint == nullptr) {
+    arch::irq_restore(flags);
+    return FastOutcome::kNotTaken;
+  }
+  if (endpoint != me.held_endpoint.get()) {
+    // This thread is about to wait on the endpoint with no syscall frame holding a reference:
+    // take one through the ordinary lookup, outside the locks (only this thread touches
+    // held_endpoint), and look again. Once per endpoint a server thread serves.
+    g_ipc_lock.release(flags);
+    auto held = process.get_handle<Endpoint>(static_cast<object::Handle>(arch::ipc_endpoint(frame)),
+                                             Rights::kRead);
+    if (!held.ok()) return FastOutcome::kNotTaken;
+    me.held_endpoint = move(*held);  // any previous one drops here, with no lock held
+    flags = arch::irq_save();
+    endpoint = lock_endpoint(process, arch::ipc_endpoint(frame), Rights::kRead);
+    if (endpoint == nullptr || endpoint != me.held_endpoint.get()) {
+      if (endpoint != nullptr) {
+        g_ipc_lock.release(flags);
+      } else {
+        arch::irq_restore(flags);
+      }
+      return FastOutcome::kNotTaken;
+    }
+  }
+  Thread* caller = me.reply_to;
+  if (caller == nullptr || FastPath::closed(*endpoint) || !FastPath::senders(*endpoint).empty() ||
+      !can_switch_directly(*caller)) {
+    g_ipc_lock.release(flags);
+    return FastOutcome::kNotTaken;
+  }
+  ThreadIpc& cx = state_of(*caller);
+  if (!cx.reply_wait.remove(*caller)) {
+    g_ipc_lock.release(flags);
+    return FastOutcome::kNotTaken;
+  }
+  me.reply_to = nullptr;
+  cx.replier = nullptr;
+  cx.failed = false;
+  deliver(cx, frame, tag);
+  me.failed = false;
+  me.queued_on = endpoint;
+  me.frame = &frame;
+  me.in_frame = false;
+  block_on_and_switch_to(FastPath::receivers(*endpoint), g_ipc_lock, flags, *caller);
+  return resumed(me, status);
+}
+
+}  // namespace exo::ipc

@@ -1,0 +1,28 @@
+// The IPC fast path (docs/ipc.md, "The fast path"): ipc_call to a waiting receiver and
+// ipc_reply_recv to a waiting caller, for register-only messages, straight from one thread's
+// saved registers to the other's and a direct switch. Anything else falls back to the generic
+// path in kernel/syscall/sys_ipc.cc, which behaves the same, only slower.
+#pragma once
+
+#include "kernel/lib/result.h"
+#include "kernel/lib/types.h"
+
+namespace exo::arch {
+struct IpcFrame;
+}
+
+namespace exo::ipc {
+
+enum class FastOutcome : uint8_t {
+  kNotTaken,         // nothing was done: run the generic path
+  kDone,             // finished; `status` is the syscall's result, the frame holds the message
+  kReceivedInState,  // the slow path delivered while this thread waited: the message is in its
+                     // ThreadIpc::message; finish with syscall::ipc_finish_receive
+};
+
+// ipc_call (64) and ipc_reply_recv (67) on the calling user thread, whose syscall registers are
+// `frame`. Interrupts on at entry and on return.
+FastOutcome fast_call(arch::IpcFrame& frame, Status& status);
+FastOutcome fast_reply_recv(arch::IpcFrame& frame, Status& status);
+
+}  // namespace exo::ipc
