@@ -41,7 +41,9 @@ class IoPermissions {
 // (16-byte aligned, the thread's kernel stack); the syscall exit path leaves through the slow
 // path (set_user_return_check) whenever *exit_flag is true; and the thread's process's I/O
 // permissions (`io`, may be null: none) are the ones ring 3 gets.
-void set_user_thread(uptr stack_top, const bool* exit_flag, const IoPermissions* io);
+//   void set_user_thread(uptr stack_top, const bool* exit_flag, const IoPermissions* io);
+// (Inline, from the architecture's user_inline.h, which kernel/arch/arch.h brings in with the
+// other per-switch accessors: it is part of every switch to a user thread.)
 // Reloads this CPU's I/O permissions after the running process's changed.
 void reload_io_permissions(const IoPermissions* io);
 

@@ -20,17 +20,6 @@ Handle HandleTable::encode(uint32_t index, uint16_t generation) const {
   return raw ^ salt_;
 }
 
-HandleSlot* HandleTable::lookup(Handle handle, HandleSlot::State state) const {
-  uint32_t raw = handle ^ salt_;
-  if ((raw & 1u) == 0) return nullptr;
-  uint32_t index = (raw >> 1) & ((1u << kIndexBits) - 1);
-  uint32_t generation = raw >> (kIndexBits + 1);
-  if (index >= capacity_) return nullptr;
-  HandleSlot* slot = &slots_[index];
-  if (slot->state_ != state || slot->generation_ != generation) return nullptr;
-  return slot;
-}
-
 Result<uint32_t> HandleTable::allocate_slot() {
   if (free_head_ == kNoSlot) return Error::kNoMemory;
   uint32_t index = free_head_;
@@ -71,14 +60,6 @@ Result<RefPtr<KernelObject>> HandleTable::get(Handle handle, ObjectType expected
   if (expected != ObjectType::kNone && slot->object_->type() != expected) return Error::kWrongType;
   if (!has_rights(slot->rights_, required)) return Error::kAccessDenied;
   return slot->object_;
-}
-
-KernelObject* HandleTable::peek(Handle handle, ObjectType expected, Rights required) const {
-  HandleSlot* slot = lookup(handle, HandleSlot::State::kUsed);
-  if (slot == nullptr || slot->object_->type() != expected || !has_rights(slot->rights_, required)) {
-    return nullptr;
-  }
-  return slot->object_.get();
 }
 
 Result<Rights> HandleTable::rights_of(Handle handle) const {

@@ -138,6 +138,26 @@ class HandleTable {
   uint32_t free_tail_ = kNoSlot;
 };
 
+// Inline: the IPC fast path looks a handle up on every call.
+inline HandleSlot* HandleTable::lookup(Handle handle, HandleSlot::State state) const {
+  uint32_t raw = handle ^ salt_;
+  if ((raw & 1u) == 0) return nullptr;
+  uint32_t index = (raw >> 1) & ((1u << kIndexBits) - 1);
+  uint32_t generation = raw >> (kIndexBits + 1);
+  if (index >= capacity_) return nullptr;
+  HandleSlot* slot = &slots_[index];
+  if (slot->state_ != state || slot->generation_ != generation) return nullptr;
+  return slot;
+}
+
+inline KernelObject* HandleTable::peek(Handle handle, ObjectType expected, Rights required) const {
+  HandleSlot* slot = lookup(handle, HandleSlot::State::kUsed);
+  if (slot == nullptr || slot->object_->type() != expected || !has_rights(slot->rights_, required)) {
+    return nullptr;
+  }
+  return slot->object_.get();
+}
+
 // A HandleTable that carries its own storage for N slots.
 template <usize N>
 struct HandleTableStorage {

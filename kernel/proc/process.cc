@@ -149,15 +149,6 @@ Result<RefPtr<KernelObject>> Process::get_handle(Handle handle, ObjectType type,
   return handles_.get(handle, type, required);
 }
 
-KernelObject* Process::peek_handle_then_lock(Handle handle, ObjectType type, Rights required,
-                                             Spinlock& then) {
-  handles_lock_.acquire_irqs_off();
-  KernelObject* object = handles_.peek(handle, type, required);
-  if (object != nullptr) then.acquire_irqs_off();
-  handles_lock_.release_irqs_off();
-  return object;
-}
-
 Result<Rights> Process::rights_of(Handle handle) {
   SpinlockGuard guard(handles_lock_);
   return handles_.rights_of(handle);

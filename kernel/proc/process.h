@@ -74,7 +74,13 @@ class Process final : public KernelObject {
   // `then` is acquired before the handle lock is let go, so an object whose destroy() takes
   // `then` stays alive until the caller releases it, even if another thread closes the handle
   // meanwhile. Lock order: the handle lock before `then`. Interrupts must be off.
-  KernelObject* peek_handle_then_lock(Handle handle, ObjectType type, Rights required, Spinlock& then);
+  KernelObject* peek_handle_then_lock(Handle handle, ObjectType type, Rights required, Spinlock& then) {
+    handles_lock_.acquire_irqs_off();
+    KernelObject* object = handles_.peek(handle, type, required);
+    if (object != nullptr) then.acquire_irqs_off();
+    handles_lock_.release_irqs_off();
+    return object;
+  }
   // A second handle to the object with `rights` (a subset; the source needs kDuplicate).
   Result<Handle> duplicate_handle(Handle handle, Rights rights);
   // Handle transfer in IPC messages (docs/ipc.md): reserve[i] takes handles[i] out of use

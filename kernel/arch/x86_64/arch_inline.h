@@ -20,3 +20,6 @@ inline uint32_t current_cpu() {
 }
 
 }  // namespace exo::arch
+
+// set_user_thread (kernel/arch/user.h), also on every switch.
+#include "kernel/arch/x86_64/user_inline.h"

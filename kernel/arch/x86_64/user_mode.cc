@@ -98,11 +98,9 @@ void set_ports(uint8_t* bitmap, const IoPermissions::Range& r, bool open) {
   }
 }
 
-// Makes this CPU's bitmap hold exactly `io`'s ranges, touching only what differs. Most
-// switches are between processes without ports (generation 0 both) and cost one compare.
-void load_io(PerCpu& cpu, const IoPermissions* io) {
-  uint64_t generation = io != nullptr ? io->generation() : 0;
-  if (cpu.io_loaded_generation == generation) return;
+}  // namespace
+
+void load_io_ranges(PerCpu& cpu, const IoPermissions* io, uint64_t generation) {
   for (usize i = 0; i < cpu.io_open_count; ++i) set_ports(cpu.io_bitmap, cpu.io_open[i], false);
   cpu.io_open_count = 0;
   if (io != nullptr) {
@@ -114,19 +112,11 @@ void load_io(PerCpu& cpu, const IoPermissions* io) {
   cpu.io_loaded_generation = generation;
 }
 
-}  // namespace
-
-void set_user_thread(uptr stack_top, const bool* exit_flag, const IoPermissions* io) {
-  PerCpu& cpu = percpu::current();
-  cpu.kernel_stack_top = stack_top;
-  cpu.tss->rsp[0] = stack_top;
-  cpu.user_exit_flag = exit_flag;
-  load_io(cpu, io);
-}
-
 void reload_io_permissions(const IoPermissions* io) {
   uint64_t flags = irq_save();
-  load_io(percpu::current(), io);
+  PerCpu& cpu = percpu::current();
+  uint64_t generation = io != nullptr ? io->generation() : 0;
+  if (cpu.io_loaded_generation != generation) load_io_ranges(cpu, io, generation);
   irq_restore(flags);
 }
 
