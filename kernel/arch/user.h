@@ -57,8 +57,9 @@ usize fpu_state_size();
 inline constexpr usize kFpuStateAlign = 64;
 // A clean state in `area`: FCW 0x37f, MXCSR 0x1f80, registers zero (the psABI's start state).
 void fpu_init_state(void* area);
-void fpu_save(void* area);
-void fpu_restore(const void* area);
+// Both inline (user_inline.h, through kernel/arch/arch.h), as they are part of every switch:
+//   void fpu_save(void* area);
+//   void fpu_restore(const void* area);
 
 // Copies between kernel and user memory. The caller has checked that the user range lies in
 // the user half (kernel/syscall/user_memory.h); these only survive the page fault a missing

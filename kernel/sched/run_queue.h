@@ -68,6 +68,17 @@ class RunQueue {
   // queue, back onto a run queue (see requeue_preempted in slice.h), or nowhere (exit).
   // Slice charging must be done before (charge_current).
   SchedEntity* clear_current();
+  // The direct hand-off (IPC's fast path): current, charged up to now_ns, stops being current
+  // and `next` becomes current as set_current makes it. The same result as charge_current +
+  // clear_current + set_current; the load is unchanged, so it is not republished.
+  // Preconditions: a current; next on no queue.
+  [[gnu::always_inline]] void hand_over_current(SchedEntity& next, uint64_t now_ns) {
+    (void)charge_current(now_ns);
+    current_ = &next;
+    next.state_ = ThreadState::kRunning;
+    next.last_cpu_ = cpu_;
+    charged_until_ns_ = now_ns;
+  }
   // dequeue_highest + set_current; null (and no current) when nothing is ready.
   // Precondition: no current.
   SchedEntity* pick_next(uint64_t now_ns);

@@ -476,13 +476,10 @@ void block_on_and_switch_to(sched::WaitQueue& queue, Spinlock& lock, uint64_t fl
   Thread* self = cpu.current;
   EXO_ASSERT(!I::is_idle(*self));
   cpu.lock.acquire_irqs_off();
-  uint64_t now = clock::now_ns();
-  cpu.queue.charge_current(now);
-  cpu.queue.clear_current();
+  // `next` was blocked and is on no queue: it becomes current here without being enqueued.
+  cpu.queue.hand_over_current(next, clock::now_ns());
   queue.block(*self);
   lock.release_irqs_off();
-  // `next` was blocked and is on no queue: it becomes current here without being enqueued.
-  cpu.queue.set_current(next, now);
   release_and_reap(switch_to(cpu, *self, next), flags);
 }
 

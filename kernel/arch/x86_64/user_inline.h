@@ -1,5 +1,6 @@
 // x86_64's inline part of the ring-3 seam (kernel/arch/user.h): what every switch to a user
-// thread does, so that it costs a few stores and one compare rather than two calls.
+// thread does (the kernel-entry stack, the exit flag, the I/O bitmap check, the FPU state),
+// so that it costs a few stores and compares rather than calls.
 #pragma once
 
 #include "kernel/arch/x86_64/percpu.h"
@@ -18,6 +19,32 @@ inline void set_user_thread(uptr stack_top, const bool* exit_flag, const IoPermi
   // Most switches are between processes without ports (generation 0 both): one compare.
   uint64_t generation = io != nullptr ? io->generation() : 0;
   if (cpu.io_loaded_generation != generation) load_io_ranges(cpu, io, generation);
+}
+
+namespace detail {
+// Set once at boot (user_mode_init_cpu): XSAVE with these XCR0 components, else FXSAVE.
+extern bool g_fpu_xsave;
+extern uint64_t g_fpu_xcr0;
+}  // namespace detail
+
+inline void fpu_save(void* area) {
+  if (detail::g_fpu_xsave) {
+    asm volatile("xsave64 (%0)" ::"r"(area), "a"(static_cast<uint32_t>(detail::g_fpu_xcr0)),
+                 "d"(static_cast<uint32_t>(detail::g_fpu_xcr0 >> 32))
+                 : "memory");
+  } else {
+    asm volatile("fxsave64 (%0)" ::"r"(area) : "memory");
+  }
+}
+
+inline void fpu_restore(const void* area) {
+  if (detail::g_fpu_xsave) {
+    asm volatile("xrstor64 (%0)" ::"r"(area), "a"(static_cast<uint32_t>(detail::g_fpu_xcr0)),
+                 "d"(static_cast<uint32_t>(detail::g_fpu_xcr0 >> 32))
+                 : "memory");
+  } else {
+    asm volatile("fxrstor64 (%0)" ::"r"(area) : "memory");
+  }
 }
 
 }  // namespace exo::arch

@@ -18,6 +18,11 @@ extern "C" char exo_user_copy_fault_ip[], exo_user_copy_fixup[];
 extern "C" constinit bool exo_smap_active = false;
 
 namespace exo::arch {
+namespace detail {
+constinit bool g_fpu_xsave = false;
+constinit uint64_t g_fpu_xcr0 = 0;
+}  // namespace detail
+
 namespace {
 
 using namespace control_bits;
@@ -37,8 +42,6 @@ static_assert(kUserCode32Selector + 8 == (kUserDataSelector & ~3));
 
 constexpr usize kFxsaveSize = 512;
 
-constinit bool g_xsave = false;
-constinit uint64_t g_xcr0 = 0;
 constinit usize g_fpu_size = kFxsaveSize;
 constinit void (*g_user_fault_handler)(const UserFault&) = nullptr;
 constinit void (*g_user_return_check)() = nullptr;
@@ -64,8 +67,8 @@ void user_mode_init_cpu() {
     // With XCR0 set, CPUID.(0xd,0).EBX is the area size those components need.
     usize size = cpuid(0xd, 0).ebx;
     if (percpu::current().index == 0) {
-      g_xsave = true;
-      g_xcr0 = xcr0;
+      detail::g_fpu_xsave = true;
+      detail::g_fpu_xcr0 = xcr0;
       g_fpu_size = (size + kFpuStateAlign - 1) & ~(kFpuStateAlign - 1);
     }
   }
@@ -133,26 +136,6 @@ void fpu_init_state(void* area) {
   uint32_t mxcsr = 0x1f80;
   __builtin_memcpy(bytes, &fcw, sizeof(fcw));
   __builtin_memcpy(bytes + 24, &mxcsr, sizeof(mxcsr));
-}
-
-void fpu_save(void* area) {
-  if (g_xsave) {
-    asm volatile("xsave64 (%0)" ::"r"(area), "a"(static_cast<uint32_t>(g_xcr0)),
-                 "d"(static_cast<uint32_t>(g_xcr0 >> 32))
-                 : "memory");
-  } else {
-    asm volatile("fxsave64 (%0)" ::"r"(area) : "memory");
-  }
-}
-
-void fpu_restore(const void* area) {
-  if (g_xsave) {
-    asm volatile("xrstor64 (%0)" ::"r"(area), "a"(static_cast<uint32_t>(g_xcr0)),
-                 "d"(static_cast<uint32_t>(g_xcr0 >> 32))
-                 : "memory");
-  } else {
-    asm volatile("fxrstor64 (%0)" ::"r"(area) : "memory");
-  }
 }
 
 bool copy_from_user(void* kernel_destination, uptr user_source, usize length) {

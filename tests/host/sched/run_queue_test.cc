@@ -84,6 +84,32 @@ TEST(RunQueue, YieldKeepsRunningWithoutAPeerAndGivesWayUp) {
   (void)rq.clear_current();
 }
 
+TEST(RunQueue, HandOverCurrentIsChargeClearAndSet) {
+  RunQueue direct(1), stepwise(1);
+  Thread a1(5, 1), b1(9, 2), a2(5, 1), b2(9, 2), other(3, 3), other2(3, 3);
+  direct.enqueue(other);
+  stepwise.enqueue(other2);
+  direct.set_current(a1, 1000);
+  stepwise.set_current(a2, 1000);
+  a1.slice_left_ns_ = a2.slice_left_ns_ = 5000;
+  b1.state_ = b2.state_ = ThreadState::kBlocked;
+  direct.hand_over_current(b1, 3000);
+  (void)stepwise.charge_current(3000);
+  (void)stepwise.clear_current();
+  stepwise.set_current(b2, 3000);
+  EXPECT_EQ(direct.current(), &b1);
+  EXPECT_EQ(b1.state_, b2.state_);
+  EXPECT_EQ(b1.state_, ThreadState::kRunning);
+  EXPECT_EQ(b1.last_cpu_, 1u);
+  EXPECT_EQ(a1.slice_left_ns_, a2.slice_left_ns_);
+  EXPECT_EQ(a1.slice_left_ns_, 3000u);
+  EXPECT_EQ(direct.charged_until_ns(), stepwise.charged_until_ns());
+  EXPECT_EQ(direct.load(), stepwise.load());
+  EXPECT_EQ(direct.load_relaxed(), stepwise.load_relaxed());
+  EXPECT_EQ(direct.dequeue_highest(), &other);
+  EXPECT_EQ(stepwise.dequeue_highest(), &other2);
+}
+
 TEST(RunQueue, EnqueueFrontAndRemove) {
   RunQueue rq(1);
   Thread a(5), b(5), c(5);
