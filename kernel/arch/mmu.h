@@ -25,6 +25,24 @@ bool has_1gib_pages();
 // (0 when PCIDs are off). Flushes the TLB entries of that PCID.
 void load_address_space(uint64_t root, uint16_t pcid = 0);
 
+// PCIDs for user address spaces (docs/memory.md, "PCIDs"). Each address space holds one from
+// allocate_pcid() for its life (0 when PCIDs are off or all kUserPcids - 1 are taken: such a
+// space is untagged and flushed on every load, as the kernel's PCID 0 is). Reuse is safe without
+// any flush at free time: a space's entries are trusted only at the generation it carries.
+inline constexpr uint16_t kUserPcids = 1024;
+// Whether CR4.PCIDE is on (then INVLPG and CR3 reloads reach only the current PCID's non-global
+// entries, SDM vol. 3, 4.10.4.1).
+bool pcids_enabled();
+uint16_t allocate_pcid();
+void free_pcid(uint16_t pcid);
+// Loads the user address space `root` with `pcid` on this CPU, interrupts off. The PCID's TLB
+// entries are kept when this CPU last loaded it at the same `generation` (no invalidation since,
+// the caller read `generation` after publishing that it has the space loaded), and flushed
+// otherwise. A space bumps its generation (to a system-wide new value) whenever a translation
+// is removed or narrowed, so every CPU that may cache old entries flushes them at its next load,
+// loaded or not at the time.
+void load_user_address_space(uint64_t root, uint16_t pcid, uint64_t generation);
+
 // The PML4 physical address the calling CPU has loaded.
 uint64_t current_address_space_root();
 

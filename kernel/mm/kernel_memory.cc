@@ -188,6 +188,13 @@ namespace {
 // go from every TLB before the frame or the old rights can be reused (mapping over a
 // not-present entry needs no invalidation: such entries are never cached).
 void invalidate_everywhere(const TlbFlush& flush) {
+  if (!flush.empty() && !flush.global() && arch::pcids_enabled()) {
+    // A kernel translation that is not global may be cached under any PCID, which INVLPG does
+    // not reach: flush everything, everywhere (the kernel's own mappings are global, so this
+    // is for tests and rare callers of map_kernel).
+    arch::tlb_shootdown_all();
+    return;
+  }
   arch::apply_tlb_flush(flush);
   if (flush.empty() || arch::cpu_count() <= 1) return;
   if (flush.flush_all()) {

@@ -270,7 +270,8 @@ Result<RefPtr<ThreadObject>> Process::create_thread(uptr entry, uptr stack_top, 
   }
   Thread* thread = *created;
   Result<RefPtr<ThreadObject>> object = ThreadObject::create(thread->id());
-  Status made = object.ok() ? thread->make_user(this, address_space_->root()) : Status(object.error());
+  Status made = object.ok() ? thread->make_user(this, address_space_->root(), address_space_->pcid(),
+                                                           address_space_->tlb_generation()) : Status(object.error());
   if (made.ok()) {
     void* ipc_memory = mm::heap_allocate(sizeof(ipc::ThreadIpc), alignof(ipc::ThreadIpc));
     if (ipc_memory == nullptr) {

@@ -30,6 +30,8 @@ class SchedulerInternals {
   static char* name(Thread& t) { return t.name_; }
   static void*& fpu_state(Thread& t) { return t.fpu_state_; }
   static uint64_t& root(Thread& t) { return t.address_space_root_; }
+  static uint16_t pcid(const Thread& t) { return t.pcid_; }
+  static const uint64_t* tlb_generation(const Thread& t) { return t.tlb_generation_; }
   static bool& kill_flag(Thread& t) { return t.kill_requested_; }
   static Thread* construct(void* memory) { return new (memory) Thread(); }
 };
@@ -164,8 +166,15 @@ void finish_switch(CpuScheduler& cpu, Thread& prev) {
     arch::fpu_restore(I::fpu_state(next));
   }
   if (root != cpu.loaded_root) {
+    // Published before the generation is read (vm::AddressSpace::invalidate relies on it).
     __atomic_store_n(&cpu.loaded_root, root, __ATOMIC_SEQ_CST);
-    arch::load_address_space(root != 0 ? root : mm::kernel_root());
+    if (root == 0) {
+      arch::load_address_space(mm::kernel_root());
+    } else if (const uint64_t* generation = I::tlb_generation(next); generation != nullptr) {
+      arch::load_user_address_space(root, I::pcid(next), __atomic_load_n(generation, __ATOMIC_SEQ_CST));
+    } else {
+      arch::load_address_space(root);
+    }
   }
 }
 
@@ -556,7 +565,8 @@ void scheduler_start_secondary_cpus() {
   }
 }
 
-Status Thread::make_user(void* process, uint64_t address_space_root) {
+Status Thread::make_user(void* process, uint64_t address_space_root, uint16_t pcid,
+                         const uint64_t* tlb_generation) {
   EXO_ASSERT(state_ == sched::ThreadState::kNew && address_space_root != 0);
   void* area = mm::heap_allocate(arch::fpu_state_size(), arch::kFpuStateAlign);
   if (area == nullptr) return Error::kNoMemory;
@@ -564,6 +574,8 @@ Status Thread::make_user(void* process, uint64_t address_space_root) {
   fpu_state_ = area;
   process_ = process;
   address_space_root_ = address_space_root;
+  pcid_ = tlb_generation != nullptr ? pcid : 0;
+  tlb_generation_ = tlb_generation;
   return ok_status();
 }
 

@@ -48,8 +48,11 @@ class Thread : public sched::SchedEntity {
   // opaque here) whose address space has the PML4 `address_space_root`, with a clean FPU
   // state. A switch to it then loads that address space, points the CPU's kernel-entry stack
   // at this thread's stack and restores its FPU state; a switch away saves the FPU state.
-  // kNoMemory. Precondition: state is kNew.
-  Status make_user(void* process, uint64_t address_space_root);
+  // kNoMemory. Precondition: state is kNew. The space is loaded with `pcid`, trusting the
+  // PCID's cached entries only at the generation `*tlb_generation` holds when it is loaded
+  // (vm::AddressSpace::pcid and tlb_generation, arch::load_user_address_space).
+  Status make_user(void* process, uint64_t address_space_root, uint16_t pcid = 0,
+                   const uint64_t* tlb_generation = nullptr);
   bool is_user() const { return address_space_root_ != 0; }
   void* process() const { return process_; }
   uint64_t address_space_root() const { return address_space_root_; }
@@ -89,6 +92,8 @@ class Thread : public sched::SchedEntity {
   void* fpu_state_ = nullptr;
   void* process_ = nullptr;
   uint64_t address_space_root_ = 0;
+  const uint64_t* tlb_generation_ = nullptr;  // null: the space is untagged
+  uint16_t pcid_ = 0;
   bool kill_requested_ = false;
   char name_[kNameLength] = {};
 };

@@ -22,6 +22,11 @@ mm::Permissions permissions_for(uint32_t prot) {
                          .user = true};
 }
 
+// TLB generations (AddressSpace::tlb_generation): unique system-wide, so a CPU's record of the
+// generation it trusts under a PCID can never match a later space that reuses the PCID.
+constinit uint64_t g_tlb_generation = 0;
+uint64_t next_tlb_generation() { return __atomic_add_fetch(&g_tlb_generation, 1, __ATOMIC_SEQ_CST); }
+
 // Drops the references of removed mappings once nothing can reach their frames any more.
 struct Released {
   MemoryObject* objects[AddressSpace::kMaxMappings + 2];
@@ -44,7 +49,7 @@ Result<AddressSpace*> AddressSpace::create() {
     tables.destroy();
     return Error::kNoMemory;
   }
-  return new (memory) AddressSpace(tables);
+  return new (memory) AddressSpace(tables, arch::allocate_pcid(), next_tlb_generation());
 }
 
 void AddressSpace::destroy() {
@@ -60,6 +65,7 @@ void AddressSpace::destroy() {
   }
   tables_.destroy();
   released.drop();
+  arch::free_pcid(pcid_);  // no CPU has it loaded; stale entries die with the next generation
   this->~AddressSpace();
   mm::heap_free(this);
 }
@@ -150,9 +156,12 @@ void AddressSpace::unmap_pages(const Mapping& m, uptr base, usize size, mm::TlbF
 
 void AddressSpace::invalidate(const mm::TlbFlush& flush) {
   if (flush.empty()) return;
-  // Another CPU holds these translations only while it has this address space loaded: a switch
-  // to another one reloads CR3, which drops every non-global entry (no PCIDs for user spaces
-  // yet).
+  // With PCIDs any CPU that ever loaded this space may still cache its entries, loaded now or
+  // not. A new generation makes each of them flush the PCID at its next load; the CPUs that
+  // have it loaded now are shot down. The generation is bumped before looking for those, and a
+  // switch publishes loaded_root before reading the generation (both seq_cst), so a CPU loading
+  // the space concurrently either sees the new generation or is seen here.
+  __atomic_store_n(&tlb_generation_, next_tlb_generation(), __ATOMIC_SEQ_CST);
   if (arch::current_address_space_root() == root()) arch::apply_tlb_flush(flush);
   if (address_space_loaded_elsewhere(root())) arch::tlb_shootdown_all();
 }

@@ -43,6 +43,12 @@ class AddressSpace {
   void destroy();
 
   uint64_t root() const { return tables_.root(); }
+  // The PCID this space is loaded with (arch::allocate_pcid; 0: untagged), and its TLB
+  // generation, which moves to a new system-wide value whenever a translation is removed or
+  // narrowed (arch::load_user_address_space). Read the generation with a seq_cst load after
+  // publishing that the space is loaded on this CPU.
+  uint16_t pcid() const { return pcid_; }
+  const uint64_t* tlb_generation() const { return &tlb_generation_; }
 
   // Maps [offset, offset + size) of `object` at `address` (fixed) or anywhere (address is then a
   // hint; 0 = none). The caller has checked alignment, the user range, W^X and rights; this
@@ -60,7 +66,8 @@ class AddressSpace {
   usize mapping_count() const { return count_; }
 
  private:
-  AddressSpace(mm::PageTable tables) : tables_(tables) {}
+  AddressSpace(mm::PageTable tables, uint16_t pcid, uint64_t generation)
+      : tables_(tables), pcid_(pcid), tlb_generation_(generation) {}
 
   usize lower_bound(uptr address) const;  // first mapping with end > address
   bool range_free(uptr base, usize size) const;
@@ -80,6 +87,8 @@ class AddressSpace {
   mm::PageTable tables_;
   Mapping mappings_[kMaxMappings] = {};
   usize count_ = 0;
+  uint16_t pcid_;
+  uint64_t tlb_generation_;  // atomic access
 };
 
 }  // namespace exo::vm

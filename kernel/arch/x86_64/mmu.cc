@@ -2,7 +2,10 @@
 // 4.10.4).
 #include "kernel/arch/mmu.h"
 
+#include "kernel/arch/arch.h"
 #include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/percpu.h"
+#include "kernel/sync/spinlock.h"
 
 namespace exo::arch {
 namespace {
@@ -12,6 +15,17 @@ constexpr uint32_t kLeaf1EdxPge = 1u << 13;
 constexpr uint32_t kExtendedLeaf1EdxPage1Gb = 1u << 26;
 
 constinit bool g_pcid_enabled = false;
+
+// With CR4.PCIDE = 1, a MOV to CR3 whose bit 63 is set need not invalidate anything (SDM vol. 3,
+// 4.10.4.1); the bit is not part of CR3 itself.
+constexpr uint64_t kCr3NoFlush = uint64_t{1} << 63;
+
+// PCIDs 1..kUserPcids-1: a bitmap of those in use (bit 0, the kernel's, always set).
+constinit Spinlock g_pcid_lock;
+constinit uint64_t g_pcids_used[kUserPcids / 64] = {1};
+// Per CPU and PCID: the generation of the address space whose entries this CPU may cache under
+// that PCID (0: none trusted). Only the owning CPU touches its row, with interrupts off.
+constinit uint64_t g_pcid_generation[kMaxCpus][kUserPcids] = {};
 
 }  // namespace
 
@@ -26,7 +40,9 @@ MmuFeatures enable_mmu_features() {
   if (leaf1.edx & kLeaf1EdxPge) cr4 |= kCr4Pge;
   // CR4.PCIDE may only be set while CR3[11:0] is 0 (SDM vol. 3, 4.10.1): the kernel's own
   // address space is PCID 0.
-  if (features.pcid && (read_cr3() & 0xfff) == 0) cr4 |= kCr4Pcide;
+  // PCIDs only with PGE: kernel translations must be global to survive in every PCID, and a
+  // full flush of all PCIDs is a PGE toggle (flush_tlb_everything).
+  if (features.pcid && (leaf1.edx & kLeaf1EdxPge) && (read_cr3() & 0xfff) == 0) cr4 |= kCr4Pcide;
   if (features.smep) cr4 |= kCr4Smep;
   if (features.smap) cr4 |= kCr4Smap;
   write_cr4(cr4);
@@ -42,6 +58,42 @@ bool has_1gib_pages() {
 
 void load_address_space(uint64_t root, uint16_t pcid) {
   write_cr3(g_pcid_enabled ? (root | pcid) : root);
+}
+
+bool pcids_enabled() { return g_pcid_enabled; }
+
+uint16_t allocate_pcid() {
+  if (!g_pcid_enabled) return 0;
+  SpinlockGuard guard(g_pcid_lock);
+  for (uint16_t word = 0; word < kUserPcids / 64; ++word) {
+    if (g_pcids_used[word] == ~uint64_t{0}) continue;
+    auto bit = static_cast<uint16_t>(__builtin_ctzll(~g_pcids_used[word]));
+    g_pcids_used[word] |= uint64_t{1} << bit;
+    return static_cast<uint16_t>(word * 64 + bit);
+  }
+  return 0;
+}
+
+void free_pcid(uint16_t pcid) {
+  if (pcid == 0 || pcid >= kUserPcids) return;
+  SpinlockGuard guard(g_pcid_lock);
+  g_pcids_used[pcid / 64] &= ~(uint64_t{1} << (pcid % 64));
+}
+
+void load_user_address_space(uint64_t root, uint16_t pcid, uint64_t generation) {
+  if (!g_pcid_enabled || pcid == 0) {
+    write_cr3(root);
+    return;
+  }
+  uint64_t& trusted = g_pcid_generation[current_cpu()][pcid];
+  if (trusted == generation) {
+    write_cr3(root | pcid | kCr3NoFlush);
+    return;
+  }
+  // Entries this CPU cached under the PCID belong to an older generation of this space or to a
+  // space that held the PCID before: the load without bit 63 drops them.
+  write_cr3(root | pcid);
+  trusted = generation;
 }
 
 uint64_t current_address_space_root() { return read_cr3() & ~uint64_t{0xfff}; }
