@@ -42,7 +42,7 @@ bool register_only(uint64_t tag) {
 
 // The register-only message in `from` (tag `tag`) to `to`, a thread blocked in IPC. Into its
 // registers when it waits in the fast path, else into its ThreadIpc::message. IPC lock held.
-void deliver(ThreadIpc& to, const arch::IpcFrame& from, uint64_t tag) {
+[[gnu::always_inline]] inline void deliver(ThreadIpc& to, const arch::IpcFrame& from, uint64_t tag) {
   unsigned count = EXO_IPC_TAG_WORDS(tag);
   if (to.frame != nullptr) {
     arch::ipc_copy_message(*static_cast<arch::IpcFrame*>(to.frame), from, tag, count);

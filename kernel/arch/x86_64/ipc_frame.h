@@ -23,13 +23,24 @@ inline uint64_t ipc_options(const IpcFrame& f) { return f.r14; }
 // A register-only message from `from` into `to`: the tag, words 0..count-1, and 0 in the words
 // past `count` (the ABI zeroes them). count <= 6.
 inline void ipc_copy_message(IpcFrame& to, const IpcFrame& from, uint64_t tag, unsigned count) {
+  // Every word, then zeros over those past the count: straight-line copies and one jump
+  // instead of a compare per word.
   to.rsi = tag;
-  to.rdx = count > 0 ? from.rdx : 0;
-  to.r10 = count > 1 ? from.r10 : 0;
-  to.r8 = count > 2 ? from.r8 : 0;
-  to.r9 = count > 3 ? from.r9 : 0;
-  to.r12 = count > 4 ? from.r12 : 0;
-  to.r13 = count > 5 ? from.r13 : 0;
+  to.rdx = from.rdx;
+  to.r10 = from.r10;
+  to.r8 = from.r8;
+  to.r9 = from.r9;
+  to.r12 = from.r12;
+  to.r13 = from.r13;
+  switch (count) {
+    case 0: to.rdx = 0; [[fallthrough]];
+    case 1: to.r10 = 0; [[fallthrough]];
+    case 2: to.r8 = 0; [[fallthrough]];
+    case 3: to.r9 = 0; [[fallthrough]];
+    case 4: to.r12 = 0; [[fallthrough]];
+    case 5: to.r13 = 0; [[fallthrough]];
+    default: break;
+  }
 }
 
 // Word i (0..5) of the message in `f`.
