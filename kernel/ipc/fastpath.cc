@@ -70,15 +70,34 @@ FastOutcome resumed(ThreadIpc& me, Status& status) {
   return FastOutcome::kDone;
 }
 
-// The endpoint `handle` names in the calling process, with `required`, and the IPC lock taken
-// before the handle lock is let go (Process::peek_handle_then_lock): while the IPC lock is
-// held, the endpoint cannot be destroyed (Endpoint::destroy takes it). Null, nothing held, when
-// the handle is not such an endpoint (the slow path then reports why). Interrupts off.
-Endpoint* lock_endpoint(proc::Process& process, uint64_t handle, Rights required) {
+// The endpoint `handle` names in the calling process, with `required`, and the IPC lock held.
+// Null, nothing held, when the handle is not such an endpoint (the slow path then reports
+// why). Interrupts off.
+//
+// The endpoint cannot be destroyed while the IPC lock is held (Endpoint::destroy takes it) if
+// it was alive when the lock was taken. Two ways to know that:
+// - this thread's remembered lookup, when the handle table has removed nothing since: a
+//   removal is recorded before the reference it held is dropped, so a destroy that got the IPC
+//   lock first would show here as a moved count;
+// - otherwise a lookup under the handle lock, with the IPC lock taken before the handle lock
+//   goes (Process::peek_handle_then_lock), which is then remembered.
+Endpoint* lock_endpoint(proc::Process& process, ThreadIpc& me, uint64_t handle, Rights required) {
   if ((handle >> 32) != 0) return nullptr;
-  object::KernelObject* object = process.peek_handle_then_lock(
-      static_cast<object::Handle>(handle), ObjectType::kEndpoint, required, g_ipc_lock);
-  return static_cast<Endpoint*>(object);
+  auto value = static_cast<object::Handle>(handle);
+  if (value == me.cached_handle && required == me.cached_rights) {
+    g_ipc_lock.acquire_irqs_off();
+    if (process.handle_removals() == me.cached_removals) return me.cached_endpoint;
+    g_ipc_lock.release_irqs_off();
+  }
+  uint64_t removals = 0;
+  object::KernelObject* object =
+      process.peek_handle_then_lock(value, ObjectType::kEndpoint, required, g_ipc_lock, &removals);
+  if (object == nullptr) return nullptr;
+  me.cached_handle = value;
+  me.cached_rights = required;
+  me.cached_endpoint = static_cast<Endpoint*>(object);
+  me.cached_removals = removals;
+  return me.cached_endpoint;
 }
 
 }  // namespace
@@ -88,8 +107,9 @@ FastOutcome fast_call(arch::IpcFrame& frame, Status& status) {
   if (!register_only(tag) || arch::ipc_options(frame) != 0) return FastOutcome::kNotTaken;
   Thread& self = *Thread::current();
   auto& process = *static_cast<proc::Process*>(self.process());
+  ThreadIpc& me = state_of(self);
   uint64_t flags = arch::irq_save();
-  Endpoint* endpoint = lock_endpoint(process, arch::ipc_endpoint(frame), Rights::kWrite);
+  Endpoint* endpoint = lock_endpoint(process, me, arch::ipc_endpoint(frame), Rights::kWrite);
   if (endpoint == nullptr) {
     arch::irq_restore(flags);
     return FastOutcome::kNotTaken;
@@ -103,7 +123,6 @@ FastOutcome fast_call(arch::IpcFrame& frame, Status& status) {
     return FastOutcome::kNotTaken;
   }
   (void)FastPath::receivers(*endpoint).wake_one();
-  ThreadIpc& me = state_of(self);
   ThreadIpc& rx = state_of(*receiver);
   rx.queued_on = nullptr;
   rx.failed = false;
@@ -128,7 +147,7 @@ FastOutcome fast_reply_recv(arch::IpcFrame& frame, Status& status) {
   // A racy early out (reply_to changes under the IPC lock); checked again under it below.
   if (__atomic_load_n(&me.reply_to, __ATOMIC_RELAXED) == nullptr) return FastOutcome::kNotTaken;
   uint64_t flags = arch::irq_save();
-  Endpoint* endpoint = lock_endpoint(process, arch::ipc_endpoint(frame), Rights::kRead);
+  Endpoint* endpoint = lock_endpoint(process, me, arch::ipc_endpoint(frame), Rights::kRead);
   if (endpoint == nullptr) {
     arch::irq_restore(flags);
     return FastOutcome::kNotTaken;
@@ -143,7 +162,7 @@ FastOutcome fast_reply_recv(arch::IpcFrame& frame, Status& status) {
     if (!held.ok()) return FastOutcome::kNotTaken;
     me.held_endpoint = move(*held);  // any previous one drops here, with no lock held
     flags = arch::irq_save();
-    endpoint = lock_endpoint(process, arch::ipc_endpoint(frame), Rights::kRead);
+    endpoint = lock_endpoint(process, me, arch::ipc_endpoint(frame), Rights::kRead);
     if (endpoint == nullptr || endpoint != me.held_endpoint.get()) {
       if (endpoint != nullptr) {
         g_ipc_lock.release(flags);

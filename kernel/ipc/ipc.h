@@ -68,6 +68,14 @@ struct ThreadIpc {
   // between calls (a server replies and waits on the same endpoint each time), replaced when
   // the thread fast-waits elsewhere, dropped with the thread's IPC state.
   object::RefPtr<Endpoint> held_endpoint;
+  // The fast path's last endpoint lookup: `cached_handle` named `cached_endpoint` with
+  // `cached_rights` when the process's handle table had made `cached_removals` removals. Still
+  // true while that count has not moved (proc::Process::handle_removals). Only this thread
+  // touches these; the endpoint is used only under the IPC lock after that check.
+  object::Handle cached_handle = object::kInvalidHandle;
+  object::Rights cached_rights = object::Rights::kNone;
+  Endpoint* cached_endpoint = nullptr;
+  uint64_t cached_removals = 0;
 };
 
 class Endpoint final : public object::KernelObject {

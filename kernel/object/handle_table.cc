@@ -28,7 +28,14 @@ Result<uint32_t> HandleTable::allocate_slot() {
   return index;
 }
 
+void HandleTable::note_removal() {
+  // Single writer (the table's lock); release, so a reader that sees the old value knows no
+  // reference was dropped on behalf of this removal before its own synchronisation point.
+  __atomic_store_n(&removals_, removals_ + 1, __ATOMIC_RELEASE);
+}
+
 void HandleTable::free_slot(uint32_t index) {
+  note_removal();
   HandleSlot& slot = slots_[index];
   slot.state_ = HandleSlot::State::kFree;
   slot.rights_ = Rights::kNone;
@@ -96,6 +103,7 @@ Result<HandleEntry> HandleTable::remove_for_transfer(Handle handle) {
   HandleSlot* slot = lookup(handle, HandleSlot::State::kUsed);
   if (slot == nullptr) return Error::kBadHandle;
   if (!has_rights(slot->rights_, Rights::kTransfer)) return Error::kAccessDenied;
+  note_removal();
   HandleEntry entry{move(slot->object_), slot->rights_};
   slot->state_ = HandleSlot::State::kInTransit;
   --count_;
@@ -126,6 +134,7 @@ Status HandleTable::restore(Handle handle, HandleEntry&& entry) {
 }
 
 void HandleTable::clear() {
+  note_removal();  // before the first reference is dropped below
   for (usize i = 0; i < capacity_; ++i) {
     if (slots_[i].state_ != HandleSlot::State::kUsed) continue;
     slots_[i].object_.reset();

@@ -118,6 +118,12 @@ class HandleTable {
   // Closes every handle (process exit). In-transit slots are left for their commit/restore.
   void clear();
 
+  // Moves on whenever a handle stops naming its object (close, take, transfer out, clear),
+  // before any reference it held is dropped. A lookup remembered with this value is still
+  // right while the value has not moved (the IPC fast path's per-thread cache). May be read
+  // without the table's lock.
+  uint64_t removals() const { return __atomic_load_n(&removals_, __ATOMIC_ACQUIRE); }
+
  private:
   static constexpr uint32_t kNoSlot = 0xffff'ffff;
   static constexpr uint32_t kGenerationMask = (1u << kGenerationBits) - 1;
@@ -127,6 +133,7 @@ class HandleTable {
   HandleSlot* lookup(Handle handle, HandleSlot::State state) const;
   Result<uint32_t> allocate_slot();
   void free_slot(uint32_t index);
+  void note_removal();
   uint32_t index_of(const HandleSlot* slot) const { return static_cast<uint32_t>(slot - slots_); }
 
   HandleSlot* slots_;
@@ -136,6 +143,7 @@ class HandleTable {
   // FIFO free list (oldest freed first), linked through next_free_.
   uint32_t free_head_ = kNoSlot;
   uint32_t free_tail_ = kNoSlot;
+  uint64_t removals_ = 0;  // written under the table's lock, read by anyone (removals())
 };
 
 // Inline: the IPC fast path looks a handle up on every call.

@@ -73,14 +73,20 @@ class Process final : public KernelObject {
   // object `handle` names if it has `type` and `required` (else null, nothing held). When found,
   // `then` is acquired before the handle lock is let go, so an object whose destroy() takes
   // `then` stays alive until the caller releases it, even if another thread closes the handle
-  // meanwhile. Lock order: the handle lock before `then`. Interrupts must be off.
-  KernelObject* peek_handle_then_lock(Handle handle, ObjectType type, Rights required, Spinlock& then) {
+  // meanwhile. Lock order: the handle lock before `then`. Interrupts must be off. *removals gets
+  // the table's handle_removals() as of the lookup.
+  KernelObject* peek_handle_then_lock(Handle handle, ObjectType type, Rights required, Spinlock& then,
+                                      uint64_t* removals) {
     handles_lock_.acquire_irqs_off();
     KernelObject* object = handles_.peek(handle, type, required);
     if (object != nullptr) then.acquire_irqs_off();
+    *removals = handles_.removals();
     handles_lock_.release_irqs_off();
     return object;
   }
+  // HandleTable::removals of this process's table, without its lock: a lookup remembered with
+  // this value still holds while it has not moved.
+  uint64_t handle_removals() const { return handles_.removals(); }
   // A second handle to the object with `rights` (a subset; the source needs kDuplicate).
   Result<Handle> duplicate_handle(Handle handle, Rights rights);
   // Handle transfer in IPC messages (docs/ipc.md): reserve[i] takes handles[i] out of use

@@ -16,6 +16,7 @@ using exo::sys::Handle;
 using exo::sys::IpcMessage;
 using exo::sys::print;
 
+using exo::user_test::expect_ok;
 using exo::user_test::expect_status;
 using exo::user_test::expect_true;
 using exo::user_test::Samples;
@@ -109,6 +110,25 @@ void test_every_size_raw(Handle endpoint) {
     }
   }
   expect_true("every message size through the register fast path, exact words and zeros past them", all);
+}
+
+// The fast path remembers each thread's last endpoint lookup; closing the handle must end
+// that at once, even though the endpoint itself lives on (the server holds it).
+void test_closed_handle_after_fast_calls(Handle endpoint) {
+  exo::Result<Handle> copy = exo::sys::handle_duplicate(endpoint, EXO_RIGHT_WRITE);
+  if (!copy.ok()) {
+    expect_true("a second handle to the server", false);
+    return;
+  }
+  bool all = true;
+  for (int i = 0; i < 3; ++i) all = raw_echo(*copy, 2, 0x3300 + i) && all;
+  expect_true("fast calls through a second handle", all);
+  expect_ok("closing it", exo::sys::raw::handle_close(*copy).status);
+  IpcMessage m;
+  m.label = 1;
+  m.word_count = 1;
+  expect_status("a call through the closed handle", exo::sys::ipc_call(*copy, m), EXO_ERR_BAD_HANDLE);
+  expect_true("the first handle still calls fast", raw_echo(endpoint, 6, 0x4400));
 }
 
 // A caller waits for its reply in the fast path while a second caller queues behind it: the
@@ -542,6 +562,7 @@ int main(int argc, char** argv) {
   }
   test_every_size(server.endpoint);
   test_every_size_raw(server.endpoint);
+  test_closed_handle_after_fast_calls(server.endpoint);
   test_queued_behind_fast_call(server.endpoint);
   test_kill_during_call(server.endpoint);
   test_tails(server.endpoint);

@@ -406,3 +406,45 @@ TEST(HandleTable, RandomisedAgainstModel) {
 
 }  // namespace
 }  // namespace exo::object
+
+namespace exo::object {
+namespace {
+
+// removals() is what lets the IPC fast path trust a remembered lookup: it must move on every
+// way a handle can stop naming its object, and on nothing else.
+TEST(HandleTable, RemovalsMoveExactlyWhenAHandleStopsNamingItsObject) {
+  int destroyed = 0;
+  InlineHandleTable<8> table;
+  uint64_t r = table.removals();
+  Result<Handle> a = table.add(Endpoint::create(&destroyed), kRw | Rights::kTransfer | Rights::kDuplicate);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(table.removals(), r);  // adding removes nothing
+  ASSERT_TRUE(table.get<Endpoint>(*a, Rights::kRead).ok());
+  EXPECT_NE(table.peek(*a, ObjectType::kEndpoint, Rights::kWrite), nullptr);
+  EXPECT_EQ(table.peek(*a, ObjectType::kEndpoint, Rights::kSignal), nullptr);
+  EXPECT_EQ(table.peek(*a, ObjectType::kMemoryObject, Rights::kNone), nullptr);
+  Result<Handle> b = table.duplicate(*a, Rights::kRead | Rights::kTransfer);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(table.removals(), r);  // nor do lookups and duplicates
+  ASSERT_TRUE(table.close(*b).ok());
+  EXPECT_GT(table.removals(), r);
+  r = table.removals();
+  Result<HandleEntry> moving = table.remove_for_transfer(*a);
+  ASSERT_TRUE(moving.ok());
+  EXPECT_GT(table.removals(), r);  // in transit: no longer usable
+  r = table.removals();
+  ASSERT_TRUE(table.restore(*a, move(*moving)).ok());
+  EXPECT_EQ(table.removals(), r);
+  Result<HandleEntry> taken = table.take(*a);
+  ASSERT_TRUE(taken.ok());
+  EXPECT_GT(table.removals(), r);
+  r = table.removals();
+  Result<Handle> c = table.add(move(taken->object_), kRw);
+  ASSERT_TRUE(c.ok());
+  table.clear();
+  EXPECT_GT(table.removals(), r);
+  EXPECT_EQ(destroyed, 1);
+}
+
+}  // namespace
+}  // namespace exo::object
