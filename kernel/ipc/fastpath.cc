@@ -7,6 +7,8 @@
 #include "kernel/ipc/fastpath.h"
 
 #include "kernel/abi/ipc.h"
+#include "kernel/abi/status.h"
+#include "kernel/abi/status_map.h"
 #include "kernel/arch/arch.h"
 #include "kernel/arch/ipc_frame.h"
 #include "kernel/ipc/ipc.h"
@@ -58,16 +60,14 @@ bool register_only(uint64_t tag) {
   for (unsigned i = 0; i < count; ++i) m.words[i] = arch::ipc_word(from, i);
 }
 
+constexpr FastResult kNotTaken{FastOutcome::kNotTaken, 0};
+
 // After this thread's fast-path wait: how the message (or the error) came.
-FastOutcome resumed(ThreadIpc& me, Status& status) {
+FastResult resumed(ThreadIpc& me) {
   me.frame = nullptr;
-  if (me.failed) {
-    status = me.error;
-    return FastOutcome::kDone;
-  }
-  if (!me.in_frame) return FastOutcome::kReceivedInState;
-  status = ok_status();
-  return FastOutcome::kDone;
+  if (me.failed) return {FastOutcome::kDone, abi::to_abi_status(me.error)};
+  if (!me.in_frame) return {FastOutcome::kReceivedInState, 0};
+  return {FastOutcome::kDone, EXO_OK};
 }
 
 // The endpoint `handle` names in the calling process, with `required`, and the IPC lock held.
@@ -102,9 +102,9 @@ Endpoint* lock_endpoint(proc::Process& process, ThreadIpc& me, uint64_t handle, 
 
 }  // namespace
 
-FastOutcome fast_call(arch::IpcFrame& frame, Status& status) {
+FastResult fast_call(arch::IpcFrame& frame) {
   uint64_t tag = arch::ipc_tag(frame);
-  if (!register_only(tag) || arch::ipc_options(frame) != 0) return FastOutcome::kNotTaken;
+  if (!register_only(tag) || arch::ipc_options(frame) != 0) return kNotTaken;
   Thread& self = *Thread::current();
   auto& process = *static_cast<proc::Process*>(self.process());
   ThreadIpc& me = state_of(self);
@@ -112,7 +112,7 @@ FastOutcome fast_call(arch::IpcFrame& frame, Status& status) {
   Endpoint* endpoint = lock_endpoint(process, me, arch::ipc_endpoint(frame), Rights::kWrite);
   if (endpoint == nullptr) {
     arch::irq_restore(flags);
-    return FastOutcome::kNotTaken;
+    return kNotTaken;
   }
   // A queued receiver holds a reference to the endpoint (its syscall's, or its held_endpoint),
   // so the endpoint is alive as long as one is found here; this thread does not touch it after
@@ -120,7 +120,7 @@ FastOutcome fast_call(arch::IpcFrame& frame, Status& status) {
   Thread* receiver = as_thread(FastPath::receivers(*endpoint).front());
   if (FastPath::closed(*endpoint) || receiver == nullptr || !can_switch_directly(*receiver)) {
     g_ipc_lock.release(flags);
-    return FastOutcome::kNotTaken;
+    return kNotTaken;
   }
   (void)FastPath::receivers(*endpoint).wake_one();
   ThreadIpc& rx = state_of(*receiver);
@@ -135,22 +135,22 @@ FastOutcome fast_call(arch::IpcFrame& frame, Status& status) {
   me.frame = &frame;
   me.in_frame = false;
   block_on_and_switch_to(me.reply_wait, g_ipc_lock, flags, *receiver);
-  return resumed(me, status);
+  return resumed(me);
 }
 
-FastOutcome fast_reply_recv(arch::IpcFrame& frame, Status& status) {
+FastResult fast_reply_recv(arch::IpcFrame& frame) {
   uint64_t tag = arch::ipc_tag(frame);
-  if (!register_only(tag) || arch::ipc_options(frame) != 0) return FastOutcome::kNotTaken;
+  if (!register_only(tag) || arch::ipc_options(frame) != 0) return kNotTaken;
   Thread& self = *Thread::current();
   auto& process = *static_cast<proc::Process*>(self.process());
   ThreadIpc& me = state_of(self);
   // A racy early out (reply_to changes under the IPC lock); checked again under it below.
-  if (__atomic_load_n(&me.reply_to, __ATOMIC_RELAXED) == nullptr) return FastOutcome::kNotTaken;
+  if (__atomic_load_n(&me.reply_to, __ATOMIC_RELAXED) == nullptr) return kNotTaken;
   uint64_t flags = arch::irq_save();
   Endpoint* endpoint = lock_endpoint(process, me, arch::ipc_endpoint(frame), Rights::kRead);
   if (endpoint == nullptr) {
     arch::irq_restore(flags);
-    return FastOutcome::kNotTaken;
+    return kNotTaken;
   }
   if (endpoint != me.held_endpoint.get()) {
     // This thread is about to wait on the endpoint with no syscall frame holding a reference:
@@ -159,7 +159,7 @@ FastOutcome fast_reply_recv(arch::IpcFrame& frame, Status& status) {
     g_ipc_lock.release(flags);
     auto held = process.get_handle<Endpoint>(static_cast<object::Handle>(arch::ipc_endpoint(frame)),
                                              Rights::kRead);
-    if (!held.ok()) return FastOutcome::kNotTaken;
+    if (!held.ok()) return kNotTaken;
     me.held_endpoint = move(*held);  // any previous one drops here, with no lock held
     flags = arch::irq_save();
     endpoint = lock_endpoint(process, me, arch::ipc_endpoint(frame), Rights::kRead);
@@ -169,19 +169,19 @@ FastOutcome fast_reply_recv(arch::IpcFrame& frame, Status& status) {
       } else {
         arch::irq_restore(flags);
       }
-      return FastOutcome::kNotTaken;
+      return kNotTaken;
     }
   }
   Thread* caller = me.reply_to;
   if (caller == nullptr || FastPath::closed(*endpoint) || !FastPath::senders(*endpoint).empty() ||
       !can_switch_directly(*caller)) {
     g_ipc_lock.release(flags);
-    return FastOutcome::kNotTaken;
+    return kNotTaken;
   }
   ThreadIpc& cx = state_of(*caller);
   if (!cx.reply_wait.remove(*caller)) {
     g_ipc_lock.release(flags);
-    return FastOutcome::kNotTaken;
+    return kNotTaken;
   }
   me.reply_to = nullptr;
   cx.replier = nullptr;
@@ -192,7 +192,7 @@ FastOutcome fast_reply_recv(arch::IpcFrame& frame, Status& status) {
   me.frame = &frame;
   me.in_frame = false;
   block_on_and_switch_to(FastPath::receivers(*endpoint), g_ipc_lock, flags, *caller);
-  return resumed(me, status);
+  return resumed(me);
 }
 
 }  // namespace exo::ipc

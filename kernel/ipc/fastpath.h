@@ -4,7 +4,6 @@
 // path in kernel/syscall/sys_ipc.cc, which behaves the same, only slower.
 #pragma once
 
-#include "kernel/lib/result.h"
 #include "kernel/lib/types.h"
 
 namespace exo::arch {
@@ -15,14 +14,20 @@ namespace exo::ipc {
 
 enum class FastOutcome : uint8_t {
   kNotTaken,         // nothing was done: run the generic path
-  kDone,             // finished; `status` is the syscall's result, the frame holds the message
+  kDone,             // finished; `status` is the syscall's ABI status, the frame holds the message
   kReceivedInState,  // the slow path delivered while this thread waited: the message is in its
                      // ThreadIpc::message; finish with syscall::ipc_finish_receive
 };
 
+// Two words, so it comes back in registers.
+struct FastResult {
+  FastOutcome outcome;
+  int64_t status;  // an ExoStatus (kernel/abi/status.h) when outcome is kDone
+};
+
 // ipc_call (64) and ipc_reply_recv (67) on the calling user thread, whose syscall registers are
 // `frame`. Interrupts on at entry and on return.
-FastOutcome fast_call(arch::IpcFrame& frame, Status& status);
-FastOutcome fast_reply_recv(arch::IpcFrame& frame, Status& status);
+FastResult fast_call(arch::IpcFrame& frame);
+FastResult fast_reply_recv(arch::IpcFrame& frame);
 
 }  // namespace exo::ipc

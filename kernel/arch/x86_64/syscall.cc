@@ -39,20 +39,16 @@ int64_t abi_status(exo::Status s) { return s.ok() ? EXO_OK : exo::abi::to_abi_st
 // syscall; returns the status.
 extern "C" int64_t exo_ipc_dispatch(uint64_t number, IpcFrame* f) {
   using namespace exo;
-  Status s;
-  ipc::FastOutcome fast = ipc::FastOutcome::kNotTaken;
+  ipc::FastResult fast{ipc::FastOutcome::kNotTaken, 0};
   if (number == kIpcCall) {
-    fast = ipc::fast_call(*f, s);
+    fast = ipc::fast_call(*f);
   } else if (number == kIpcReplyRecv) {
-    fast = ipc::fast_reply_recv(*f, s);
+    fast = ipc::fast_reply_recv(*f);
   }
-  if (fast == ipc::FastOutcome::kDone) return abi_status(s);
+  if (fast.outcome == ipc::FastOutcome::kDone) return fast.status;
   syscall::IpcRegisters r = registers_of(*f);
-  if (fast == ipc::FastOutcome::kReceivedInState) {
-    s = syscall::ipc_finish_receive(r);
-  } else {
-    s = syscall::ipc_syscall(number, r);
-  }
+  Status s = fast.outcome == ipc::FastOutcome::kReceivedInState ? syscall::ipc_finish_receive(r)
+                                                                  : syscall::ipc_syscall(number, r);
   write_back(*f, r);
   return abi_status(s);
 }
