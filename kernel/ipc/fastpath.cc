@@ -81,7 +81,8 @@ FastResult resumed(ThreadIpc& me) {
 //   lock first would show here as a moved count;
 // - otherwise a lookup under the handle lock, with the IPC lock taken before the handle lock
 //   goes (Process::peek_handle_then_lock), which is then remembered.
-Endpoint* lock_endpoint(proc::Process& process, ThreadIpc& me, uint64_t handle, Rights required) {
+[[gnu::always_inline]] inline Endpoint* lock_endpoint(proc::Process& process, ThreadIpc& me, uint64_t handle,
+                                                    Rights required) {
   if ((handle >> 32) != 0) return nullptr;
   auto value = static_cast<object::Handle>(handle);
   if (value == me.cached_handle && required == me.cached_rights) {
