@@ -4,7 +4,8 @@
 //   label 1 (echo): replies with the same label, words and handles;
 //   label 2 (exit): exits with status 5 without replying (the caller must get an error);
 //   label 3 (add):  replies with words[0] + words[1] in words[0];
-//   label 4 (reverse): replies with the tail reversed.
+//   label 4 (reverse): replies with the tail reversed;
+//   label 5 (slow): sleeps words[0] nanoseconds, then echoes (a caller's deadline may pass).
 #include "exo/ipc.h"
 #include "exo/print.h"
 #include "exo/syscall.h"
@@ -58,6 +59,9 @@ int main(int, char**) {
           tail[i] = tail[m.tail_length - 1 - i];
           tail[m.tail_length - 1 - i] = t;
         }
+        break;
+      case 5:
+        (void)sleep(m.words[0]);
         break;
       default:
         m.label = 0xffffffff;

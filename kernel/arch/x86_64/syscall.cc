@@ -22,7 +22,8 @@ struct IpcFrame {
 // registers (kernel/abi/ipc.h) in and out of the generic IPC syscall; returns the status.
 extern "C" int64_t exo_ipc_dispatch(uint64_t number, IpcFrame* f) {
   using namespace exo;
-  syscall::IpcRegisters r{f->rdi, f->rsi, {f->rdx, f->r10, f->r8, f->r9, f->r12, f->r13}, f->r14, f->r15};
+  syscall::IpcRegisters r{f->rdi, f->rsi, {f->rdx, f->r10, f->r8, f->r9, f->r12, f->r13},
+                          f->r14, f->rbx, f->r15};
   Status s = syscall::ipc_syscall(number, r);
   f->rsi = r.tag;
   f->rdx = r.words[0];
