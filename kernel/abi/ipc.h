@@ -14,7 +14,9 @@
  *        (0..4096) in bits 39..51, 8 flag bits for the protocol layer in bits 52..59 (passed
  *        through untouched); bits 60..63 zero
  *   rdx, r10, r8, r9, r12, r13   words 0..5
- *   r14  options in (EXO_IPC_NONBLOCK); unchanged out
+ *   r14  options in (EXO_IPC_NONBLOCK or EXO_IPC_DEADLINE, not both); unchanged out
+ *   rbx  with EXO_IPC_DEADLINE: the absolute deadline, EXO_CLOCK_MONOTONIC nanoseconds
+ *        (clock_get); ignored otherwise; unchanged out
  *   r15  the caller's tail buffer (4 KiB): a message's tail is read from it when sending and
  *        written to it when receiving; 0 when the caller neither sends nor accepts a tail
  * Out, after ipc_recv / ipc_reply_recv / ipc_call: rsi the tag received, the words received
@@ -37,6 +39,9 @@
 #define EXO_IPC_MAX_WORDS 6
 #define EXO_IPC_MAX_HANDLES 4
 #define EXO_IPC_NONBLOCK 0x1u /* fail with EXO_ERR_WOULD_BLOCK instead of waiting */
+/* wait until the deadline in rbx at most, then fail with EXO_ERR_TIMED_OUT (for a call: the
+ * wait for a receiver and for the reply together; for reply_recv: the receive) */
+#define EXO_IPC_DEADLINE 0x2u
 
 #define EXO_IPC_MAX_TAIL 4096
 

@@ -68,8 +68,9 @@
   X(21, notification_create, 1)                                                               \
   /* (notification, bits) -> 0. ORs bits into the word and wakes a waiter. */                  \
   X(22, notification_signal, 2)                                                               \
-  /* (notification, options) -> 0, the bits in rdx (cleared). Waits while they are 0. */        \
-  X(23, notification_wait, 2)                                                                 \
+  /* (notification, options, deadline) -> 0, the bits in rdx (cleared). Waits while they are  \
+     0: options EXO_IPC_NONBLOCK, or EXO_IPC_DEADLINE with an absolute monotonic deadline. */  \
+  X(23, notification_wait, 3)                                                                 \
   /* (io_ports) -> 0. Opens the handle's ports to the calling process's ring-3 code. */          \
   X(24, ioport_enable, 1)                                                                     \
   /* (io_ports, base, count) -> handle to a sub-range (the source needs MANAGE). */              \
@@ -79,10 +80,12 @@
   /* (interrupt) -> 0. Unmasks the line after the driver served its device. */                  \
   X(27, irq_ack, 1)                                                                           \
   /* (handle) -> the rights in bits 0..31, the object type (EXO_OBJECT_*) in bits 32..47. */    \
-  X(28, handle_info, 1)
+  X(28, handle_info, 1)                                                                       \
+  /* (priority) -> 0. The calling thread's priority, 1..EXO_PRIORITY_MAX_USER (default 16). */ \
+  X(29, thread_set_priority, 1)
 
 /* One more than the highest number in the table; dispatch tables are this long. */
-#define EXO_SYSCALL_COUNT 29
+#define EXO_SYSCALL_COUNT 30
 #define EXO_SYSCALL_MAX_ARGUMENTS 6
 
 #ifndef __ASSEMBLER__
@@ -135,6 +138,11 @@ enum ExoSyscallNumber { EXO_SYSCALLS(EXO_ABI_SYSCALL_ENUMERATOR) };
 
 /* clock_get clock ids. */
 #define EXO_CLOCK_MONOTONIC 0u
+
+/* Thread priorities a user thread may take (thread_set_priority): higher is more urgent. The
+ * levels above are the kernel's; level 0 is the idle threads'. */
+#define EXO_PRIORITY_DEFAULT 16u
+#define EXO_PRIORITY_MAX_USER 24u
 
 /* process_wait deadline meaning "wait forever" (an absolute monotonic time otherwise; 0 polls). */
 #define EXO_DEADLINE_INFINITE 0xffffffffffffffffull

@@ -20,7 +20,7 @@ namespace exo::ipc {
 // The endpoint queues the fast path reads and changes (IPC lock held).
 class FastPath {
  public:
-  static sched::WaitQueue& senders(Endpoint& e) { return e.senders_; }
+  static sched::PriorityWaitQueue& senders(Endpoint& e) { return e.senders_; }
   static sched::WaitQueue& receivers(Endpoint& e) { return e.receivers_; }
   static bool closed(const Endpoint& e) { return e.closed_; }
 };

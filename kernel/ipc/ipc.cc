@@ -47,7 +47,7 @@ void fail(Thread& t, Error error) {
 // The queue manipulation needs Endpoint's private queues.
 class IpcOps {
  public:
-  static sched::WaitQueue& senders(Endpoint& e) { return e.senders_; }
+  static sched::PriorityWaitQueue& senders(Endpoint& e) { return e.senders_; }
   static sched::WaitQueue& receivers(Endpoint& e) { return e.receivers_; }
   static bool closed(const Endpoint& e) { return e.closed_; }
   static void link(Endpoint& e) {
@@ -61,24 +61,54 @@ class IpcOps {
     if (g_endpoints == &e) g_endpoints = e.next_;
   }
   static Endpoint* next(Endpoint& e) { return e.next_; }
-  // Fails every thread queued on `e` and collects them in `woken`. IPC lock held.
-  static void close_locked(Endpoint& e, sched::WakeList& woken) {
+  // Fails and wakes every thread queued on `e`. IPC lock held (wakes come under it: the
+  // waiters may have deadlines, see block_on_until).
+  static void close_locked(Endpoint& e) {
     e.closed_ = true;
     e.owner_ = nullptr;
-    sched::WaitQueue* queues[] = {&e.senders_, &e.receivers_};
-    for (sched::WaitQueue* q : queues) {
-      while (sched::SchedEntity* s = q->wake_one()) {
-        fail(*as_thread(s), Error::kPeerClosed);
-        woken.push_back(*s);
-      }
-    }
+    while (sched::SchedEntity* s = e.senders_.wake_one()) fail_and_wake(*as_thread(s));
+    while (sched::SchedEntity* r = e.receivers_.wake_one()) fail_and_wake(*as_thread(r));
+  }
+
+ private:
+  static void fail_and_wake(Thread& t) {
+    fail(t, Error::kPeerClosed);
+    wake(t);
   }
 };
 
 namespace {
-void wake_all(sched::WakeList& woken) {
-  while (sched::SchedEntity* e = woken.pop_front()) wake(*as_thread(e));
+
+// A deadline ended `self`'s wait (block_on_until returned kTimedOut, IPC lock held): takes it
+// off whichever queue it is still on and drops its part of any call in progress. A caller whose
+// message was taken is no longer owed a reply: the server's reply finds nobody (kNotFound).
+Status timed_out_locked(Thread& self) {
+  ThreadIpc& me = state_of(self);
+  if (me.queued_on != nullptr) {
+    Endpoint& e = *me.queued_on;
+    (void)(IpcOps::senders(e).remove(self) || IpcOps::receivers(e).remove(self));
+    me.queued_on = nullptr;
+  } else if (me.replier != nullptr) {
+    (void)me.reply_wait.remove(self);
+    state_of(*me.replier).reply_to = nullptr;
+    me.replier = nullptr;
+  }
+  return Error::kTimedOut;
 }
+
+// Blocks `self` on `queue` until woken or `deadline`; the IPC lock is held on entry (with
+// `flags`) and released on return. Returns the wait's outcome as the operation's status.
+template <typename Queue>
+Status wait_locked(Thread& self, Queue& queue, uint64_t flags, uint64_t deadline) {
+  if (block_on_until(queue, g_ipc_lock, &flags, deadline) == WaitResult::kTimedOut) {
+    Status s = timed_out_locked(self);
+    g_ipc_lock.release(flags);
+    return s;
+  }
+  ThreadIpc& me = state_of(self);
+  return me.failed ? Status(me.error) : ok_status();
+}
+
 }  // namespace
 
 Result<RefPtr<Endpoint>> Endpoint::create(proc::Process* owner) {
@@ -103,24 +133,22 @@ void Endpoint::destroy() {
 }
 
 void Endpoint::close() {
-  sched::WakeList woken;
   uint64_t flags = g_ipc_lock.acquire();
-  IpcOps::close_locked(*this, woken);
+  IpcOps::close_locked(*this);
   g_ipc_lock.release(flags);
-  wake_all(woken);
+  preempt_if_needed();
 }
 
 void close_endpoints_of(proc::Process& process) {
-  sched::WakeList woken;
   uint64_t flags = g_ipc_lock.acquire();
   for (Endpoint* e = g_endpoints; e != nullptr; e = IpcOps::next(*e)) {
-    if (e->owner() == &process) IpcOps::close_locked(*e, woken);
+    if (e->owner() == &process) IpcOps::close_locked(*e);
   }
   g_ipc_lock.release(flags);
-  wake_all(woken);
+  preempt_if_needed();
 }
 
-Status send(Endpoint& endpoint, Thread& self, Message& message, bool call, bool nonblocking) {
+Status send(Endpoint& endpoint, Thread& self, Message& message, bool call, uint64_t deadline) {
   ThreadIpc& me = state_of(self);
   uint64_t flags = g_ipc_lock.acquire();
   if (IpcOps::closed(endpoint)) {
@@ -139,58 +167,69 @@ Status send(Endpoint& endpoint, Thread& self, Message& message, bool call, bool 
     move_message(rx.message, message);
     me.delivered = true;
     if (!call) {
-      g_ipc_lock.release(flags);
       wake(receiver);
+      g_ipc_lock.release(flags);
+      preempt_if_needed();
       return ok_status();
     }
     rx.reply_to = &self;
     me.replier = &receiver;
-    if (can_switch_directly(receiver)) {
+    if (deadline == kForever && can_switch_directly(receiver)) {
       // The fast path: the caller waits for its reply and the receiver runs on this CPU now,
       // without a pass through the run queue (docs/ipc.md).
       block_on_and_switch_to(me.reply_wait, g_ipc_lock, flags, receiver);
-    } else {
-      wake(receiver);
-      block_on(me.reply_wait, g_ipc_lock, flags);
+      return me.failed ? Status(me.error) : ok_status();
     }
-    return me.failed ? Status(me.error) : ok_status();
+    wake(receiver);
+    return wait_locked(self, me.reply_wait, flags, deadline);
   }
-  if (nonblocking) {
+  if (deadline == kNoWait) {
     g_ipc_lock.release(flags);
     return Error::kWouldBlock;
   }
   move_message(me.message, message);
   me.queued_on = &endpoint;
-  block_on(IpcOps::senders(endpoint), g_ipc_lock, flags);
-  // Woken by a receiver (send: taken; call: replied to), by close(), or by a kill. Handles
-  // not delivered go back to the caller's message, which is me.message itself in the usual
-  // case (the syscall builds the message there).
-  if (me.failed && !me.delivered) move_message(message, me.message);
-  return me.failed ? Status(me.error) : ok_status();
+  Status s = wait_locked(self, IpcOps::senders(endpoint), flags, deadline);
+  // Woken by a receiver (send: taken; call: replied to), by close(), by a kill, or timed out.
+  // Handles not delivered go back to the caller's message, which is me.message itself in the
+  // usual case (the syscall builds the message there).
+  if (!s.ok() && !me.delivered) move_message(message, me.message);
+  return s;
 }
 
 namespace {
 
 // The receiving half shared by receive and reply_and_receive: takes `sender`'s message (it was
 // queued on the endpoint, now unlinked) into `self`. A caller stays blocked, now waiting for
-// `self`'s reply; a plain sender is done. Returns whether the sender must be woken (after the
-// IPC lock is dropped). IPC lock held.
-bool accept_sender_locked(Thread& self, Thread& sender) {
+// `self`'s reply (its deadline, if any, still running); a plain sender is woken. IPC lock held.
+void accept_sender_locked(Thread& self, Thread& sender) {
   ThreadIpc& me = state_of(self);
   ThreadIpc& sx = state_of(sender);
   sx.queued_on = nullptr;
   move_message(me.message, sx.message);
   sx.delivered = true;
-  if (!sx.is_call) return true;
+  if (!sx.is_call) {
+    wake(sender);
+    return;
+  }
   me.reply_to = &sender;
   sx.replier = &self;
-  sx.reply_wait.block(sender);
-  return false;
+  sx.reply_wait.move_in(sender);
+}
+
+// Waits on the endpoint's receiver queue; the IPC lock is held on entry and released on return.
+Status wait_for_message_locked(Endpoint& endpoint, Thread& self, uint64_t flags, uint64_t deadline) {
+  if (deadline == kNoWait) {
+    g_ipc_lock.release(flags);
+    return Error::kWouldBlock;
+  }
+  state_of(self).queued_on = &endpoint;
+  return wait_locked(self, IpcOps::receivers(endpoint), flags, deadline);
 }
 
 }  // namespace
 
-Status receive(Endpoint& endpoint, Thread& self, bool nonblocking) {
+Status receive(Endpoint& endpoint, Thread& self, uint64_t deadline) {
   ThreadIpc& me = state_of(self);
   uint64_t flags = g_ipc_lock.acquire();
   if (IpcOps::closed(endpoint)) {
@@ -199,86 +238,70 @@ Status receive(Endpoint& endpoint, Thread& self, bool nonblocking) {
   }
   me.failed = false;
   if (sched::SchedEntity* s = IpcOps::senders(endpoint).wake_one()) {
-    Thread& sender = *as_thread(s);
-    bool wake_sender = accept_sender_locked(self, sender);
+    accept_sender_locked(self, *as_thread(s));
     g_ipc_lock.release(flags);
-    if (wake_sender) wake(sender);
+    preempt_if_needed();
     return ok_status();
   }
-  if (nonblocking) {
-    g_ipc_lock.release(flags);
-    return Error::kWouldBlock;
-  }
-  me.queued_on = &endpoint;
-  block_on(IpcOps::receivers(endpoint), g_ipc_lock, flags);
-  return me.failed ? Status(me.error) : ok_status();
+  return wait_for_message_locked(endpoint, self, flags, deadline);
 }
 
 Status reply_and_receive(Endpoint& endpoint, Thread& self, Message& reply_message, bool* replied,
-                         bool nonblocking) {
+                         uint64_t deadline) {
   ThreadIpc& me = state_of(self);
   uint64_t flags = g_ipc_lock.acquire();
   Thread* caller = me.reply_to;
   *replied = false;
-  bool caller_waiting = false;
   if (caller == nullptr) {
     // Nobody to answer: the caller of this function gives the reply's handles back before
     // `reply_message` (the thread's own buffer) is reused for a receive.
     g_ipc_lock.release(flags);
     return Error::kNotFound;
   }
-  {
-    // The reply: the caller is unlinked from its reply wait and gets the message.
-    me.reply_to = nullptr;
-    ThreadIpc& cx = state_of(*caller);
-    caller_waiting = cx.reply_wait.remove(*caller);
-    cx.replier = nullptr;
-    cx.failed = false;
-    move_message(cx.message, reply_message);
-    *replied = true;
+  // The reply: the caller is unlinked from its reply wait and gets the message.
+  me.reply_to = nullptr;
+  ThreadIpc& cx = state_of(*caller);
+  bool caller_waiting = cx.reply_wait.remove(*caller);
+  cx.replier = nullptr;
+  cx.failed = false;
+  move_message(cx.message, reply_message);
+  *replied = true;
+  if (!IpcOps::closed(endpoint)) {
+    me.failed = false;
+    if (IpcOps::senders(endpoint).empty() && deadline == kForever && caller_waiting &&
+        can_switch_directly(*caller)) {
+      // The fast path back: nothing else to serve, so the caller runs now and this thread waits
+      // for the next message.
+      me.queued_on = &endpoint;
+      block_on_and_switch_to(IpcOps::receivers(endpoint), g_ipc_lock, flags, *caller);
+      return me.failed ? Status(me.error) : ok_status();
+    }
   }
+  if (caller_waiting) wake(*caller);
   if (IpcOps::closed(endpoint)) {
     g_ipc_lock.release(flags);
-    if (caller_waiting) wake(*caller);
+    preempt_if_needed();
     return Error::kPeerClosed;
   }
-  me.failed = false;
-  sched::SchedEntity* s = IpcOps::senders(endpoint).wake_one();
-  if (s == nullptr && !nonblocking && caller_waiting && can_switch_directly(*caller)) {
-    // The fast path back: nothing else to serve, so the caller runs now and this thread waits
-    // for the next message.
-    me.queued_on = &endpoint;
-    block_on_and_switch_to(IpcOps::receivers(endpoint), g_ipc_lock, flags, *caller);
-    return me.failed ? Status(me.error) : ok_status();
-  }
-  if (s != nullptr) {
-    Thread& sender = *as_thread(s);
-    bool wake_sender = accept_sender_locked(self, sender);
+  if (sched::SchedEntity* s = IpcOps::senders(endpoint).wake_one()) {
+    accept_sender_locked(self, *as_thread(s));
     g_ipc_lock.release(flags);
-    if (caller_waiting) wake(*caller);
-    if (wake_sender) wake(sender);
+    preempt_if_needed();
     return ok_status();
   }
-  if (nonblocking) {
-    g_ipc_lock.release(flags);
-    if (caller_waiting) wake(*caller);
-    return Error::kWouldBlock;
-  }
-  if (caller_waiting) wake(*caller);  // another CPU's, or a more urgent thread waits here
-  me.queued_on = &endpoint;
-  block_on(IpcOps::receivers(endpoint), g_ipc_lock, flags);
-  return me.failed ? Status(me.error) : ok_status();
+  // The caller runs elsewhere (another CPU's, or with a deadline), or something more urgent is
+  // ready here: it was woken above, and this thread waits for the next message.
+  return wait_for_message_locked(endpoint, self, flags, deadline);
 }
 
 void thread_exiting(Thread& thread) {
   ThreadIpc& x = state_of(thread);
-  Thread* owed = nullptr;
   uint64_t flags = g_ipc_lock.acquire();
   if (Thread* caller = x.reply_to; caller != nullptr) {
     x.reply_to = nullptr;
     if (state_of(*caller).reply_wait.remove(*caller)) {
       fail(*caller, Error::kPeerClosed);
-      owed = caller;
+      wake(*caller);
     }
   }
   if (x.replier != nullptr) {
@@ -286,14 +309,13 @@ void thread_exiting(Thread& thread) {
     x.replier = nullptr;
   }
   g_ipc_lock.release(flags);
-  if (owed != nullptr) wake(*owed);
 }
 
 void interrupt(Thread& thread) {
   ThreadIpc* x = static_cast<ThreadIpc*>(thread.ipc);
   if (x == nullptr) return;
-  bool woken = false;
   uint64_t flags = g_ipc_lock.acquire();
+  bool woken = false;
   if (x->queued_on != nullptr) {
     Endpoint& e = *x->queued_on;
     woken = IpcOps::senders(e).remove(thread) || IpcOps::receivers(e).remove(thread);
@@ -301,9 +323,11 @@ void interrupt(Thread& thread) {
     woken = x->reply_wait.remove(thread);
     state_of(*x->replier).reply_to = nullptr;
   }
-  if (woken) fail(thread, Error::kPeerClosed);
+  if (woken) {
+    fail(thread, Error::kPeerClosed);
+    wake(thread);
+  }
   g_ipc_lock.release(flags);
-  if (woken) wake(thread);
 }
 
 }  // namespace exo::ipc

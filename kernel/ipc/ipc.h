@@ -7,6 +7,7 @@
 #pragma once
 
 #include "kernel/abi/ipc.h"
+#include "kernel/ipc/deadline.h"
 #include "kernel/lib/result.h"
 #include "kernel/lib/types.h"
 #include "kernel/object/handle_table.h"
@@ -97,22 +98,26 @@ class Endpoint final : public object::KernelObject {
   bool closed_ = false;
   Endpoint* next_ = nullptr;  // every live endpoint, for closing a dead owner's (IPC lock)
   Endpoint* prev_ = nullptr;
-  sched::WaitQueue senders_;    // callers and senders waiting for a receiver, FIFO
+  sched::PriorityWaitQueue senders_;  // callers and senders waiting for a receiver: by
+                                      // priority, FIFO within one
   sched::WaitQueue receivers_;  // receivers waiting for a message
 };
 
 // Guards every endpoint queue and every thread's IPC state (docs/ipc.md, "Locking").
 extern Spinlock g_ipc_lock;
 
-// The operations, for the calling thread `self` (a user thread with Thread::ipc set).
-// `message` handles must already be reserved in the sender's table (sent_handles).
-Status send(Endpoint& endpoint, Thread& self, Message& message, bool call, bool nonblocking);
-Status receive(Endpoint& endpoint, Thread& self, bool nonblocking);
+// The operations, for the calling thread `self` (a user thread with Thread::ipc set), each
+// waiting until `deadline` at most (kNoWait, kForever or a time). A call's deadline covers both
+// the wait for a receiver and the wait for the reply; a caller that times out after its message
+// was taken is no longer owed the reply. `message` handles must already be reserved in the
+// sender's table (sent_handles).
+Status send(Endpoint& endpoint, Thread& self, Message& message, bool call, uint64_t deadline);
+Status receive(Endpoint& endpoint, Thread& self, uint64_t deadline);
 // reply then receive, in one step: with no message queued, the caller runs at once on this CPU
 // (the fast path back). kNotFound, having done nothing, when this thread owes no reply (its
-// caller is gone); *replied says whether the reply was delivered.
+// caller is gone); *replied says whether the reply was delivered. The deadline is the receive's.
 Status reply_and_receive(Endpoint& endpoint, Thread& self, Message& reply_message, bool* replied,
-                         bool nonblocking);
+                         uint64_t deadline);
 
 // `process` is dying: close every endpoint it owns.
 void close_endpoints_of(proc::Process& process);

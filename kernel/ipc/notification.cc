@@ -44,19 +44,22 @@ void Notification::destroy() {
 void Notification::signal(uint64_t bits) {
   uint64_t flags = lock_.acquire();
   bits_ |= bits;
-  sched::SchedEntity* waiter = bits_ != 0 ? waiters_.wake_one() : nullptr;
+  // Woken under the lock: the waiter may have a deadline (block_on_until).
+  if (sched::SchedEntity* waiter = bits_ != 0 ? waiters_.wake_one() : nullptr) {
+    wake(*static_cast<Thread*>(waiter));
+  }
   lock_.release(flags);
-  if (waiter != nullptr) wake(*static_cast<Thread*>(waiter));
+  preempt_if_needed();
 }
 
-Result<uint64_t> Notification::wait(Thread& self, bool nonblocking) {
+Result<uint64_t> Notification::wait(Thread& self, uint64_t deadline) {
   set_waiting(self, this);
-  Result<uint64_t> result = wait_locked_loop(self, nonblocking);
+  Result<uint64_t> result = wait_locked_loop(self, deadline);
   set_waiting(self, nullptr);
   return result;
 }
 
-Result<uint64_t> Notification::wait_locked_loop(Thread& self, bool nonblocking) {
+Result<uint64_t> Notification::wait_locked_loop(Thread& self, uint64_t deadline) {
   for (;;) {
     uint64_t flags = lock_.acquire();
     if (bits_ != 0) {
@@ -65,7 +68,7 @@ Result<uint64_t> Notification::wait_locked_loop(Thread& self, bool nonblocking) 
       lock_.release(flags);
       return bits;
     }
-    if (nonblocking) {
+    if (deadline == kNoWait) {
       lock_.release(flags);
       return Error::kWouldBlock;
     }
@@ -73,15 +76,18 @@ Result<uint64_t> Notification::wait_locked_loop(Thread& self, bool nonblocking) 
       lock_.release(flags);
       return Error::kPeerClosed;
     }
-    block_on(waiters_, lock_, flags);
+    if (block_on_until(waiters_, lock_, &flags, deadline) == WaitResult::kTimedOut) {
+      (void)waiters_.remove(self);
+      lock_.release(flags);
+      return Error::kTimedOut;
+    }
   }
 }
 
 void Notification::interrupt(Thread& thread) {
   uint64_t flags = lock_.acquire();
-  bool removed = waiters_.remove(thread);
+  if (waiters_.remove(thread)) wake(thread);
   lock_.release(flags);
-  if (removed) wake(thread);
 }
 
 }  // namespace exo::ipc

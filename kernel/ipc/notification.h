@@ -3,6 +3,7 @@
 // interrupt becomes a signal for a user-space driver (docs/ipc.md).
 #pragma once
 
+#include "kernel/ipc/deadline.h"
 #include "kernel/lib/result.h"
 #include "kernel/lib/types.h"
 #include "kernel/object/kernel_object.h"
@@ -24,15 +25,16 @@ class Notification final : public object::KernelObject {
 
   // ORs `bits` into the word and wakes one waiter (any context, interrupts included).
   void signal(uint64_t bits);
-  // The bits set, cleared; waits while they are 0 unless `nonblocking` (kWouldBlock).
-  // kPeerClosed when the waiting thread is being killed.
-  Result<uint64_t> wait(Thread& self, bool nonblocking);
+  // The bits set, cleared; waits while they are 0, until `deadline` at most (kNoWait:
+  // kWouldBlock at once; a time: kTimedOut after it; kForever). kPeerClosed when the waiting
+  // thread is being killed.
+  Result<uint64_t> wait(Thread& self, uint64_t deadline);
   // Wakes `thread` if it waits here (its process is being killed).
   void interrupt(Thread& thread);
 
  private:
   Notification() : KernelObject(kType) {}
-  Result<uint64_t> wait_locked_loop(Thread& self, bool nonblocking);
+  Result<uint64_t> wait_locked_loop(Thread& self, uint64_t deadline);
   Spinlock lock_;
   uint64_t bits_ = 0;
   sched::WaitQueue waiters_;

@@ -45,8 +45,8 @@ void interrupt_wait(Thread& thread) {
     removed = target->wait_queue().remove(thread);
     thread.waiting_on = nullptr;
   }
+  if (removed) wake(thread);  // under the lock: the waiter may have a deadline
   g_wait_lock.release(flags);
-  if (removed) wake(thread);
 }
 
 constexpr const char* kFaultNames[32] = {
@@ -363,15 +363,18 @@ void Process::tear_down() {
     SpinlockGuard guard(handles_lock_);
     handles_.clear();
   }
-  sched::WakeList woken;
   {
+    // Waiters are woken under the lock: they may have deadlines (block_on_until).
     uint64_t flags = g_wait_lock.acquire();
     set_state(State::kDead);
-    waiters_.wake_all(woken);
-    for (sched::SchedEntity& e : woken) static_cast<Thread&>(e).waiting_on = nullptr;
+    while (sched::SchedEntity* e = waiters_.wake_one()) {
+      auto& waiter = static_cast<Thread&>(*e);
+      waiter.waiting_on = nullptr;
+      wake(waiter);
+    }
     g_wait_lock.release(flags);
+    preempt_if_needed();
   }
-  while (sched::SchedEntity* e = woken.pop_front()) wake(*static_cast<Thread*>(e));
   if (is_init_) {
     kprint("init exited with status {}; powering off\n", exit_status_);
     int64_t status = exit_status_;
@@ -389,21 +392,17 @@ Result<int64_t> Process::wait(uint64_t deadline_ns) {
       g_wait_lock.release(flags);
       return status;
     }
-    uint64_t now = clock::now_ns();
-    if (self->kill_requested() || deadline_ns == 0 || (deadline_ns != kInfiniteDeadline && now >= deadline_ns)) {
+    if (self->kill_requested() || deadline_ns == 0) {
       g_wait_lock.release(flags);
       return Error::kTimedOut;
     }
-    if (deadline_ns == kInfiniteDeadline) {
-      self->waiting_on = this;
-      block_on(waiters_, g_wait_lock, flags);
-      continue;
+    self->waiting_on = this;
+    if (block_on_until(waiters_, g_wait_lock, &flags, deadline_ns) == WaitResult::kTimedOut) {
+      (void)waiters_.remove(*self);
+      self->waiting_on = nullptr;
+      g_wait_lock.release(flags);
+      return Error::kTimedOut;
     }
-    // A finite deadline: poll once a millisecond. Timed blocking on a wait queue comes with the
-    // IPC work (its timeouts need the same thing).
-    g_wait_lock.release(flags);
-    uint64_t left = deadline_ns - now;
-    thread_sleep_ns(left < 1000000 ? left : 1000000);
   }
 }
 

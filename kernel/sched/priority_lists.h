@@ -7,25 +7,27 @@
 
 namespace exo::sched {
 
-// The shared core of RunQueue and PriorityWaitQueue. An entity is filed under its priority_ at
-// the time it is pushed; priority_ must not change while it is filed (change_priority does the
-// remove/re-insert). Not synchronised: the owner's lock guards it.
-class PriorityLists {
+// The shared core of RunQueue (through the run-queue link, SchedQueueTag) and PriorityWaitQueue
+// (through the wait link, WaitQueueTag). An entity is filed under its priority_ at the time it is
+// pushed; priority_ must not change while it is filed (change_priority does the remove/re-insert).
+// Not synchronised: the owner's lock guards it.
+template <typename Tag>
+class BasicPriorityLists {
  public:
-  using List = IntrusiveList<SchedEntity, SchedQueueTag>;
+  using List = IntrusiveList<SchedEntity, Tag>;
   static constexpr usize kNone = Bitmap<kPriorityLevels>::kNone;
 
-  PriorityLists() = default;
-  PriorityLists(const PriorityLists&) = delete;
-  PriorityLists& operator=(const PriorityLists&) = delete;
+  BasicPriorityLists() = default;
+  BasicPriorityLists(const BasicPriorityLists&) = delete;
+  BasicPriorityLists& operator=(const BasicPriorityLists&) = delete;
 
   bool empty() const { return count_ == 0; }
   usize count() const { return count_; }
   bool contains(const SchedEntity& e) const {
-    return e.owner() == &levels_[e.priority_ % kPriorityLevels];
+    return static_cast<const ListNode<Tag>&>(e).owner() == &levels_[e.priority_ % kPriorityLevels];
   }
 
-  // Preconditions: `e` is on no list of SchedQueueTag; e.priority_ < kPriorityLevels.
+  // Preconditions: `e` is on no list of Tag; e.priority_ < kPriorityLevels.
   void push_back(SchedEntity& e) {
     EXO_SCHED_CHECK(e.priority_ < kPriorityLevels);
     levels_[e.priority_].push_back(e);
@@ -90,5 +92,7 @@ class PriorityLists {
   Bitmap<kPriorityLevels> nonempty_;
   usize count_ = 0;
 };
+
+using PriorityLists = BasicPriorityLists<SchedQueueTag>;
 
 }  // namespace exo::sched

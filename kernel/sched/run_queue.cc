@@ -64,7 +64,7 @@ SchedEntity* RunQueue::take_for_cpu(uint32_t cpu) {
 }
 
 void RunQueue::set_current(SchedEntity& e, uint64_t now_ns) {
-  EXO_SCHED_CHECK(current_ == nullptr && !e.in_list());
+  EXO_SCHED_CHECK(current_ == nullptr && !e.ListNode<SchedQueueTag>::in_list());
   current_ = &e;
   e.state_ = ThreadState::kRunning;
   e.last_cpu_ = cpu_;

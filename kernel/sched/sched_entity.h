@@ -40,15 +40,18 @@ enum class ThreadState : uint8_t {
   kDead,     // finished; on no queue
 };
 
-// The run queues and the wait queues share this link: a thread is ready or blocked, never both.
+// The run-queue link. A wait queue has a link of its own (WaitQueueTag): a thread waiting with a
+// deadline stays on its wait queue when the timer makes it ready, and takes itself off when it
+// runs (block_on_until in kernel/sched/thread.h).
 struct SchedQueueTag;
+struct WaitQueueTag;
 
 // Embedded in (or a base of) the kernel's Thread. The scheduler never allocates or frees one.
 // Locking: while the entity is on a run queue its fields belong to that queue's lock; on a wait
 // queue, to the lock of the object owning the wait queue; while running, to its CPU. priority_
 // and affinity_ change only while the entity is on no queue, or through
 // RunQueue::change_priority / PriorityWaitQueue::change_priority.
-struct SchedEntity : ListNode<SchedQueueTag>, TimerNode {
+struct SchedEntity : ListNode<SchedQueueTag>, ListNode<WaitQueueTag>, TimerNode {
   uint8_t priority_ = kDefaultPriority;
   ThreadState state_ = ThreadState::kNew;
   // Which CPUs may run it. Never empty once the thread has started (set_affinity validates).
@@ -61,6 +64,9 @@ struct SchedEntity : ListNode<SchedQueueTag>, TimerNode {
   // Its full slice and what is left of the current one.
   uint64_t slice_ns_ = kDefaultSliceNs;
   uint64_t slice_left_ns_ = kDefaultSliceNs;
+  // While it waits on a wait queue with a deadline: the CPU whose timer queue holds that
+  // deadline; kNoCpu otherwise. Written under the wait queue owner's lock.
+  uint32_t deadline_cpu_ = kNoCpu;
 
   // Sets the affinity from a user-supplied mask. An empty mask is refused (kInvalidArgument) so
   // that placement always has a choice. Precondition: the entity is on no run queue.

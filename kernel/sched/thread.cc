@@ -411,6 +411,16 @@ bool scheduler_ready() {
 }
 
 void wake(Thread& thread) {
+  // Read under the lock of the queue the thread waited on, which its waker holds.
+  if (uint32_t timer_cpu = thread.deadline_cpu_; timer_cpu != sched::kNoCpu) {
+    CpuScheduler& timers = *g_schedulers[timer_cpu];
+    uint64_t flags = timers.lock.acquire();
+    bool cancelled = timers.sleepers.cancel(thread);
+    timers.lock.release(flags);
+    // The last touch of a thread whose timer fired: it may run, see this and return at once.
+    __atomic_store_n(&thread.deadline_cpu_, sched::kNoCpu, __ATOMIC_RELEASE);
+    if (!cancelled) return;  // the deadline passed first: the timer made it ready already
+  }
   uint32_t target = arch::current_cpu();
   if (g_topology_ready) {
     LoadSnapshot snapshot;
@@ -474,10 +484,82 @@ void block_on(sched::WaitQueue& queue, Spinlock& lock, uint64_t flags) {
   release_and_reap(switch_away(cpu, clock::now_ns()), flags);
 }
 
+void block_on(sched::PriorityWaitQueue& queue, Spinlock& lock, uint64_t flags) {
+  (void)block_on_until(queue, lock, &flags, sched::kNever);
+}
+
+namespace {
+
+template <typename Queue>
+WaitResult block_until(Queue& queue, Spinlock& lock, uint64_t* flags, uint64_t deadline_ns) {
+  CpuScheduler& cpu = this_cpu();
+  Thread* self = cpu.current;
+  EXO_ASSERT(!I::is_idle(*self));
+  cpu.lock.acquire_irqs_off();
+  uint64_t now = clock::now_ns();
+  if (deadline_ns <= now) {
+    cpu.lock.release_irqs_off();
+    return WaitResult::kTimedOut;
+  }
+  cpu.queue.charge_current(now);
+  cpu.queue.clear_current();
+  queue.block(*self);
+  bool timed = deadline_ns != sched::kNever;
+  if (timed) {
+    cpu.sleepers.insert(*self, deadline_ns);
+    self->deadline_cpu_ = cpu.index;
+  }
+  lock.release_irqs_off();
+  release_and_reap(switch_away(cpu, now), *flags);
+  // Running again: woken, or made ready by the timer (then still linked on a wait queue).
+  if (!timed || __atomic_load_n(&self->deadline_cpu_, __ATOMIC_ACQUIRE) == sched::kNoCpu) {
+    return WaitResult::kWoken;
+  }
+  *flags = lock.acquire();
+  if (self->deadline_cpu_ == sched::kNoCpu) {  // a waker came after the timer fired
+    lock.release(*flags);
+    return WaitResult::kWoken;
+  }
+  // No waker can come now (they need this lock): the deadline won.
+  self->deadline_cpu_ = sched::kNoCpu;
+  return WaitResult::kTimedOut;
+}
+
+}  // namespace
+
+WaitResult block_on_until(sched::WaitQueue& queue, Spinlock& lock, uint64_t* flags,
+                          uint64_t deadline_ns) {
+  return block_until(queue, lock, flags, deadline_ns);
+}
+
+WaitResult block_on_until(sched::PriorityWaitQueue& queue, Spinlock& lock, uint64_t* flags,
+                          uint64_t deadline_ns) {
+  return block_until(queue, lock, flags, deadline_ns);
+}
+
+void preempt_if_needed() {
+  uint64_t flags = arch::irq_save();
+  if ((flags & arch::kRflagsInterruptEnable) != 0) on_interrupt_exit();
+  arch::irq_restore(flags);
+}
+
+void thread_set_priority(uint8_t priority) {
+  EXO_ASSERT(priority < sched::kPriorityLevels);
+  CpuScheduler& cpu = this_cpu();
+  uint64_t flags = cpu.lock.acquire();
+  Thread* self = cpu.current;
+  EXO_ASSERT(!I::is_idle(*self));
+  cpu.queue.change_priority(*self, priority);
+  bool outranked = cpu.queue.highest_ready_priority() > int{priority};
+  cpu.lock.release(flags);
+  if (outranked) thread_yield();
+}
+
 bool can_switch_directly(const Thread& next) {
   CpuScheduler& cpu = this_cpu();
   // Racy reads of this CPU's own queue: at worst a direct switch that a preemption corrects.
-  return next.may_run_on(cpu.index) && cpu.queue.highest_ready_priority() <= int{next.priority_};
+  return next.deadline_cpu_ == sched::kNoCpu && next.may_run_on(cpu.index) &&
+         cpu.queue.highest_ready_priority() <= int{next.priority_};
 }
 
 void block_on_and_switch_to(sched::WaitQueue& queue, Spinlock& lock, uint64_t flags, Thread& next) {

@@ -124,17 +124,54 @@ void thread_yield();
 // (wake()), with the lock NOT held.
 void block_on(sched::WaitQueue& queue, Spinlock& lock, uint64_t flags);
 
+// block_on for a queue served in priority order (IPC senders).
+void block_on(sched::PriorityWaitQueue& queue, Spinlock& lock, uint64_t flags);
+
+// How a wait with a deadline ended.
+enum class WaitResult : uint8_t {
+  kWoken,     // wake() was called for it; `lock` is not held
+  kTimedOut,  // the deadline passed first; `lock` is held again
+};
+
+// As block_on, until at most `deadline_ns` (clock::now_ns's time base; sched::kNever: no
+// deadline, exactly block_on). A deadline already past times out at once, without blocking.
+// kTimedOut returns with `lock` held again (*flags updated) and the thread still on whichever
+// wait queue of that lock's owner it was left on (a waiter may have moved it from `queue` to
+// another): the caller takes it off and undoes its part of the wait under the lock.
+//
+// The protocol, which every waker of a thread that may wait with a deadline follows: take it off
+// its queue and call wake() on it BEFORE dropping the queue owner's lock. wake() cancels the
+// pending timer, or finds it fired (the timer made the thread ready, still linked on its wait
+// queue) and only records that the thread was woken. The thread, once running, looks under the
+// same lock whether wake() came: after the lock is free it may return and exit, so a wake() after
+// the unlock could touch a freed thread. Moving a thread from one wait queue to another
+// (WaitQueue::move_in) without wake() keeps its deadline running.
+WaitResult block_on_until(sched::WaitQueue& queue, Spinlock& lock, uint64_t* flags,
+                          uint64_t deadline_ns);
+WaitResult block_on_until(sched::PriorityWaitQueue& queue, Spinlock& lock, uint64_t* flags,
+                          uint64_t deadline_ns);
+
+// After wake() calls made under another lock, with interrupts off: runs a more urgent thread they
+// made ready on this CPU now rather than at the next interrupt. Call with no spinlock held.
+void preempt_if_needed();
+
+// Sets the calling thread's priority (0..sched::kPriorityLevels-1; the syscall layer bounds
+// user values) and gives up the CPU if something more urgent is now ready here.
+void thread_set_priority(uint8_t priority);
+
 // The direct hand-off IPC's fast path uses (docs/ipc.md): blocks the calling thread on `queue`
 // as block_on does and runs `next`, a blocked thread the caller has just taken off whatever
 // queue it waited on, on this CPU at once, without a pass through the run queue. Returns when
 // the calling thread is woken. Precondition: can_switch_directly(next).
 void block_on_and_switch_to(sched::WaitQueue& queue, Spinlock& lock, uint64_t flags, Thread& next);
-// Whether `next` may take this CPU directly: its affinity allows it and nothing more urgent is
-// ready here.
+// Whether `next` may take this CPU directly: it waits without a deadline (so no timer can have
+// made it ready meanwhile), its affinity allows it and nothing more urgent is ready here. Called
+// under the lock of the queue `next` waited on.
 bool can_switch_directly(const Thread& next);
 
 // Makes a blocked thread runnable again. The caller holds the lock of the wait queue it took
-// the thread from (and has removed it from that queue).
+// the thread from (and has removed it from that queue); for a thread that may wait with a
+// deadline it must still hold it (block_on_until).
 void wake(Thread& thread);
 
 // Frees a thread that was created and never started (its start-up failed half way).

@@ -10,14 +10,15 @@ namespace exo::sched {
 // A batch of entities taken off a wait queue, to be made ready after the wait queue's lock is
 // dropped (so a wait-queue lock is never held while taking a run-queue lock). Must be emptied
 // before it is destroyed.
-using WakeList = IntrusiveList<SchedEntity, SchedQueueTag>;
+using WakeList = IntrusiveList<SchedEntity, WaitQueueTag>;
 
 // Locking, for both queues: the lock of the object that owns the queue (endpoint, notification,
 // futex bucket) guards it. Waking only unlinks; the caller then places each woken entity on a run
 // queue (select_cpu_for_wakeup + RunQueue::enqueue), which is what marks it kReady.
-// A thread sleeping with a timeout is on a wait queue and on the timer queue at once; whichever
-// side fires first removes it from the other (remove() / TimerQueue::cancel() return false to
-// the loser, which then does nothing).
+// A thread waiting with a deadline is on a wait queue and on a CPU's timer queue at once, through
+// separate links. When the deadline passes first, the timer makes it ready while it is still on
+// the wait queue, and the thread takes itself off when it runs; when a waker comes first, wake()
+// cancels the timer (block_on_until in kernel/sched/thread.h has the whole protocol).
 class WaitQueue {
  public:
   WaitQueue() = default;
@@ -36,6 +37,10 @@ class WaitQueue {
   }
   // The longest waiter, left in place; null when empty.
   SchedEntity* front() const { return waiters_.front(); }
+  // Appends a thread already blocked that a waiter hands over from another wait queue of the same
+  // owner (an IPC caller whose message was taken now waits for its reply). Its state is left
+  // alone: when its deadline has passed it may be ready already (block_on_until).
+  void move_in(SchedEntity& e) { waiters_.push_back(e); }
   // Unlinks the longest waiter; null when empty.
   SchedEntity* wake_one() { return waiters_.pop_front(); }
   // Moves every waiter to the tail of `out`, oldest first; returns how many.
@@ -87,7 +92,7 @@ class PriorityWaitQueue {
   void change_priority(SchedEntity& e, uint8_t new_priority);
 
  private:
-  PriorityLists waiters_;
+  BasicPriorityLists<WaitQueueTag> waiters_;
 };
 
 }  // namespace exo::sched

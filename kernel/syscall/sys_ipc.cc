@@ -68,13 +68,13 @@ Result<object::RefPtr<ipc::Endpoint>> endpoint_argument(Process& self, uint64_t 
 
 // Sends the registers' message; commits or restores the transferred handles.
 Status send_from(IpcRegisters& f, Process& self, Thread& thread, ipc::Endpoint& endpoint, bool call,
-                 bool nonblocking) {
+                 uint64_t deadline) {
   // Built in the thread's own IPC state: a message with its tail is too big for the stack.
   ipc::Message& m = static_cast<ipc::ThreadIpc*>(thread.ipc)->message;
   Handle handles[ipc::kMaxHandles];
   EXO_TRY(read_message(f, self, m, handles));
   usize count = m.handle_count;
-  Status sent = ipc::send(endpoint, thread, m, call, nonblocking);
+  Status sent = ipc::send(endpoint, thread, m, call, deadline);
   auto& state = *static_cast<ipc::ThreadIpc*>(thread.ipc);
   if (count != 0) {
     if (sent.ok() || state.delivered) {
@@ -87,31 +87,41 @@ Status send_from(IpcRegisters& f, Process& self, Thread& thread, ipc::Endpoint& 
 }
 
 Status receive_into(IpcRegisters& f, Process& self, Thread& thread, ipc::Endpoint& endpoint,
-                    bool nonblocking) {
-  EXO_TRY(ipc::receive(endpoint, thread, nonblocking));
+                    uint64_t deadline) {
+  EXO_TRY(ipc::receive(endpoint, thread, deadline));
   return write_message(f, self, static_cast<ipc::ThreadIpc*>(thread.ipc)->message);
 }
 
 }  // namespace
 
+Result<uint64_t> wait_deadline(uint64_t options, uint64_t deadline_ns) {
+  switch (options) {
+    case 0: return ipc::kForever;
+    case EXO_IPC_NONBLOCK: return ipc::kNoWait;
+    // 0 would read as kNoWait and ~0 as kForever: a time that long past or ahead is the same
+    // for the caller.
+    case EXO_IPC_DEADLINE: return deadline_ns == ipc::kNoWait ? 1 : deadline_ns;
+    default: return Error::kInvalidArgument;  // unknown bits, or both kinds at once
+  }
+}
+
 Status ipc_syscall(uint64_t number, IpcRegisters& f) {
   Process& self = *Process::current();
   Thread& thread = *Thread::current();
-  bool nonblocking = (f.options & EXO_IPC_NONBLOCK) != 0;
-  if ((f.options & ~uint64_t{EXO_IPC_NONBLOCK}) != 0) return Error::kInvalidArgument;
+  uint64_t deadline = EXO_TRY(wait_deadline(f.options, f.deadline));
   switch (number) {
     case 64: {  // ipc_call
       auto endpoint = EXO_TRY(endpoint_argument(self, f.endpoint, Rights::kWrite));
-      EXO_TRY(send_from(f, self, thread, *endpoint, true, nonblocking));
+      EXO_TRY(send_from(f, self, thread, *endpoint, true, deadline));
       return write_message(f, self, static_cast<ipc::ThreadIpc*>(thread.ipc)->message);
     }
     case 65: {  // ipc_send
       auto endpoint = EXO_TRY(endpoint_argument(self, f.endpoint, Rights::kWrite));
-      return send_from(f, self, thread, *endpoint, false, nonblocking);
+      return send_from(f, self, thread, *endpoint, false, deadline);
     }
     case 66: {  // ipc_recv
       auto endpoint = EXO_TRY(endpoint_argument(self, f.endpoint, Rights::kRead));
-      return receive_into(f, self, thread, *endpoint, nonblocking);
+      return receive_into(f, self, thread, *endpoint, deadline);
     }
     case 67: {  // ipc_reply_recv
       auto endpoint = EXO_TRY(endpoint_argument(self, f.endpoint, Rights::kRead));
@@ -120,13 +130,13 @@ Status ipc_syscall(uint64_t number, IpcRegisters& f) {
       EXO_TRY(read_message(f, self, m, handles));
       usize count = m.handle_count;
       bool replied = false;
-      Status received = ipc::reply_and_receive(*endpoint, thread, m, &replied, nonblocking);
+      Status received = ipc::reply_and_receive(*endpoint, thread, m, &replied, deadline);
       if (replied) {
         if (count != 0) self.commit_transfer(handles, count);
       } else {
         // Nobody to reply to: the handles come back, then this is a plain receive.
         self.restore_transfer(handles, count, m.handles);
-        return receive_into(f, self, thread, *endpoint, nonblocking);
+        return receive_into(f, self, thread, *endpoint, deadline);
       }
       EXO_TRY(received);
       return write_message(f, self, static_cast<ipc::ThreadIpc*>(thread.ipc)->message);
@@ -172,13 +182,12 @@ SyscallResult sys_notification_signal(uint64_t handle, uint64_t bits) {
   return {EXO_OK};
 }
 
-SyscallResult sys_notification_wait(uint64_t handle, uint64_t options) {
-  if ((handle >> 32) != 0 || (options & ~uint64_t{EXO_IPC_NONBLOCK}) != 0) {
-    return from_error(Error::kInvalidArgument);
-  }
+SyscallResult sys_notification_wait(uint64_t handle, uint64_t options, uint64_t deadline_ns) {
+  Result<uint64_t> deadline = wait_deadline(options, deadline_ns);
+  if ((handle >> 32) != 0 || !deadline.ok()) return from_error(Error::kInvalidArgument);
   auto n = Process::current()->get_handle<ipc::Notification>(static_cast<Handle>(handle), Rights::kWait);
   if (!n.ok()) return from_error(n.error());
-  Result<uint64_t> bits = (*n)->wait(*Thread::current(), (options & EXO_IPC_NONBLOCK) != 0);
+  Result<uint64_t> bits = (*n)->wait(*Thread::current(), *deadline);
   if (!bits.ok()) return from_error(bits.error());
   return {EXO_OK, *bits, true};
 }

@@ -33,6 +33,12 @@ SyscallResult sys_yield() {
   return {EXO_OK};
 }
 
+SyscallResult sys_thread_set_priority(uint64_t priority) {
+  if (priority < 1 || priority > EXO_PRIORITY_MAX_USER) return from_error(Error::kInvalidArgument);
+  thread_set_priority(static_cast<uint8_t>(priority));
+  return {EXO_OK};
+}
+
 SyscallResult sys_sleep(uint64_t nanoseconds) {
   if (nanoseconds == 0) {
     thread_yield();

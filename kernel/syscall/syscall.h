@@ -31,8 +31,13 @@ struct IpcRegisters {
   uint64_t tag;       // in and out
   uint64_t words[6];  // in and out
   uint64_t options;   // in
+  uint64_t deadline;  // in, with EXO_IPC_DEADLINE
   uint64_t tail;      // in: the user address of the tail buffer
 };
+// The deadline of a blocking IPC or notification wait from its options (EXO_IPC_NONBLOCK,
+// EXO_IPC_DEADLINE) and deadline argument: ipc::kNoWait, ipc::kForever or a time.
+// kInvalidArgument for unknown option bits or both at once.
+Result<uint64_t> wait_deadline(uint64_t options, uint64_t deadline_ns);
 // Runs IPC syscall `number` (EXO_IPC_SYSCALL_FIRST <= number < EXO_IPC_SYSCALL_END).
 Status ipc_syscall(uint64_t number, IpcRegisters& registers);
 // Finishes a receive the IPC fast path blocked in but the slow path delivered (the message is

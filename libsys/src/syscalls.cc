@@ -64,6 +64,10 @@ void thread_exit() {
   __builtin_trap();
 }
 
+Status thread_set_priority(uint32_t priority) {
+  return to_status(raw::thread_set_priority(priority));
+}
+
 void yield() {
   (void)raw::yield();
 }
@@ -154,8 +158,8 @@ Status irq_ack(Handle interrupt) {
   return to_status(raw::irq_ack(interrupt));
 }
 
-Result<uint64_t> notification_wait(Handle notification, uint32_t options) {
-  raw::Return r = raw::notification_wait(notification, options);
+Result<uint64_t> notification_wait(Handle notification, uint32_t options, uint64_t deadline_ns) {
+  raw::Return r = raw::notification_wait(notification, options, deadline_ns);
   if (r.status < 0) return abi::from_abi_status(r.status);
   return r.second;
 }

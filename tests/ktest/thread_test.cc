@@ -155,6 +155,85 @@ EXO_KTEST(threads, block_and_wake) {
   }
 }
 
+// Waiting with a deadline (block_on_until): waiters with deadlines from 0 to 2 ms race a waker
+// that wakes one at a time at irregular moments. Every wait ends exactly once: the waker's
+// successful wakes equal the waiters' kWoken results, nobody is lost, woken twice or left
+// queued, and no timed-out wait returns before its deadline.
+struct DeadlineGate {
+  Spinlock lock;
+  sched::WaitQueue waiters;
+  uint64_t woken = 0;        // kWoken results
+  uint64_t timed_out = 0;    // kTimedOut results
+  uint64_t early = 0;        // timed out before the deadline
+  uint64_t wakes = 0;        // threads the waker took off the queue
+  uint64_t finished = 0;     // waiter threads done
+  uint64_t stop = 0;
+};
+constexpr uint64_t kDeadlineWaiters = 4;
+constexpr uint64_t kWaitsEach = 300;
+
+void deadline_waiter(void* arg) {
+  auto* g = static_cast<DeadlineGate*>(arg);
+  Thread* self = Thread::current();
+  for (uint64_t i = 0; i < kWaitsEach; ++i) {
+    uint64_t deadline = clock::now_ns() + (i * 7919 + self->id() * 104729) % 2'000'000;
+    uint64_t flags = g->lock.acquire();
+    if (block_on_until(g->waiters, g->lock, &flags, deadline) == WaitResult::kTimedOut) {
+      (void)g->waiters.remove(*self);
+      ++g->timed_out;
+      if (clock::now_ns() < deadline) ++g->early;
+      g->lock.release(flags);
+    } else {
+      __atomic_fetch_add(&g->woken, 1, __ATOMIC_RELAXED);
+    }
+  }
+  __atomic_fetch_add(&g->finished, 1, __ATOMIC_RELEASE);
+}
+
+void deadline_waker(void* arg) {
+  auto* g = static_cast<DeadlineGate*>(arg);
+  for (uint64_t round = 0; __atomic_load_n(&g->stop, __ATOMIC_ACQUIRE) == 0; ++round) {
+    uint64_t flags = g->lock.acquire();
+    if (sched::SchedEntity* e = g->waiters.wake_one()) {
+      ++g->wakes;
+      wake(*static_cast<Thread*>(e));  // under the lock, as block_on_until requires
+    }
+    g->lock.release(flags);
+    preempt_if_needed();
+    if (round % 3 == 0) {
+      thread_sleep_ns(round % 700'000);
+    } else {
+      thread_yield();
+    }
+  }
+  __atomic_fetch_add(&g->finished, 1, __ATOMIC_RELEASE);
+}
+
+EXO_KTEST(threads, deadline_waits_race_wakers) {
+  DeadlineGate gate;
+  for (uint64_t i = 0; i < kDeadlineWaiters; ++i) {
+    Result<Thread*> t = Thread::create("deadline_waiter", &deadline_waiter, &gate);
+    KEXPECT(t.ok());
+    (*t)->start();
+  }
+  Result<Thread*> waker = Thread::create("deadline_waker", &deadline_waker, &gate);
+  KEXPECT(waker.ok());
+  (*waker)->start();
+  KEXPECT(wait_until(gate.finished, kDeadlineWaiters));
+  __atomic_store_n(&gate.stop, 1, __ATOMIC_RELEASE);
+  KEXPECT(wait_until(gate.finished, kDeadlineWaiters + 1));
+  uint64_t flags = gate.lock.acquire();
+  uint64_t woken = gate.woken, timed_out = gate.timed_out, wakes = gate.wakes;
+  bool empty = gate.waiters.empty();
+  gate.lock.release(flags);
+  KEXPECT_EQ(woken + timed_out, kDeadlineWaiters * kWaitsEach);
+  KEXPECT_EQ(wakes, woken);
+  KEXPECT(empty);
+  KEXPECT_EQ(gate.early, 0u);
+  // Both outcomes happened, or the test proved nothing about the race.
+  KEXPECT(woken > 0 && timed_out > 0);
+}
+
 EXO_KTEST(threads, create_rejects_bad_priority) {
   Result<Thread*> t = Thread::create("bad", &increment_and_exit, nullptr, sched::kPriorityLevels);
   KEXPECT(!t.ok());

@@ -5,8 +5,7 @@
 //   label 2 (exit): exits with status 5 without replying (the caller must get an error);
 //   label 3 (add):  replies with words[0] + words[1] in words[0];
 //   label 4 (reverse): replies with the tail reversed;
-//   label 5 (slow echo): sleeps 20 ms, then echoes, so a test can queue a second caller or kill
-//                        the first meanwhile.
+//   label 5 (slow): sleeps words[0] nanoseconds, then echoes (a caller's deadline may pass).
 #include "exo/ipc.h"
 #include "exo/print.h"
 #include "exo/syscall.h"
@@ -62,7 +61,7 @@ int main(int, char**) {
         }
         break;
       case 5:
-        (void)sleep(20000000);
+        (void)sleep(m.words[0]);
         break;
       default:
         m.label = 0xffffffff;

@@ -139,14 +139,14 @@ Handle g_slow_endpoint = 0;
 volatile uint32_t g_slow_caller_state = 0;  // 1: calling, 2: right reply, 3: wrong reply
 void slow_caller(void*) {
   IpcMessage m;
-  m.label = 5;  // the server sleeps 20 ms before echoing
+  m.label = 5;  // the server sleeps words[0] ns before echoing
   m.word_count = 3;
-  m.words[0] = 0x1111;
+  m.words[0] = 20000000;
   m.words[1] = 0x2222;
   m.words[2] = 0x3333;
   __atomic_store_n(&g_slow_caller_state, 1, __ATOMIC_RELEASE);
   int64_t s = exo::sys::ipc_call(g_slow_endpoint, m);
-  bool right = s == 0 && m.label == 5 && m.word_count == 3 && m.words[0] == 0x1111 &&
+  bool right = s == 0 && m.label == 5 && m.word_count == 3 && m.words[0] == 20000000 &&
                m.words[1] == 0x2222 && m.words[2] == 0x3333 && m.words[3] == 0;
   __atomic_store_n(&g_slow_caller_state, right ? 2 : 3, __ATOMIC_RELEASE);
 }
@@ -180,9 +180,9 @@ void test_queued_behind_fast_call(Handle endpoint) {
 alignas(16) uint8_t g_doomed_stack[16 * 1024];
 void doomed_caller(void*) {
   IpcMessage m;
-  m.label = 5;
+  m.label = 5;  // the server sleeps 20 ms before echoing
   m.word_count = 1;
-  m.words[0] = 7;
+  m.words[0] = 20000000;
   (void)exo::sys::ipc_call(g_slow_endpoint, m);
   exo::sys::process_exit(1);  // never reached: the process is gone first
 }
@@ -333,6 +333,156 @@ void test_nonblocking() {
   (void)exo::sys::handle_close(*lonely);
 }
 
+uint64_t now_ns() { return static_cast<uint64_t>(exo::sys::raw::clock_get(EXO_CLOCK_MONOTONIC).status); }
+
+// Finite timeouts (EXO_IPC_DEADLINE): each wait gives up with EXO_ERR_TIMED_OUT once the deadline
+// has passed, never before, and leaves nothing behind: handles come back, a late reply reaches
+// nobody, a later call gets its own reply.
+constexpr uint64_t kTimeoutNs = 20'000'000;
+void test_timeouts(Server& server) {
+  exo::Result<Handle> lonely = exo::sys::endpoint_create();
+  if (!lonely.ok()) return;
+  IpcMessage m;
+  uint64_t start = now_ns();
+  int64_t s = exo::sys::ipc_recv(*lonely, m, EXO_IPC_DEADLINE, start + kTimeoutNs);
+  uint64_t waited = now_ns() - start;
+  expect_status("a receive nobody sends to times out", s, EXO_ERR_TIMED_OUT);
+  expect_true("...not before its deadline", waited >= kTimeoutNs);
+
+  exo::Result<Handle> object = exo::sys::memory_object_create(EXO_PAGE_SIZE);
+  m = IpcMessage{};
+  m.label = 1;
+  m.word_count = 1;
+  m.handle_count = 1;
+  m.words[0] = object.ok() ? *object : 0;
+  start = now_ns();
+  s = exo::sys::ipc_call(*lonely, m, EXO_IPC_DEADLINE, start + kTimeoutNs);
+  waited = now_ns() - start;
+  expect_status("a call nobody receives times out", s, EXO_ERR_TIMED_OUT);
+  expect_true("...not before its deadline", waited >= kTimeoutNs);
+  expect_true("...and the handle it carried stays with the caller",
+              object.ok() && exo::sys::handle_duplicate(*object, EXO_RIGHT_READ).ok());
+
+  m = IpcMessage{};
+  expect_status("a deadline already past times out at once",
+                exo::sys::ipc_recv(*lonely, m, EXO_IPC_DEADLINE, 1), EXO_ERR_TIMED_OUT);
+  expect_status("a deadline and no-wait at once",
+                exo::sys::ipc_recv(*lonely, m, EXO_IPC_DEADLINE | EXO_IPC_NONBLOCK, 1),
+                EXO_ERR_INVALID_ARGUMENT);
+
+  // The server takes the message and answers after the caller's deadline.
+  m = IpcMessage{};
+  m.label = 5;
+  m.word_count = 1;
+  m.words[0] = 3 * kTimeoutNs;
+  start = now_ns();
+  s = exo::sys::ipc_call(server.endpoint, m, EXO_IPC_DEADLINE, start + kTimeoutNs);
+  waited = now_ns() - start;
+  expect_status("a call whose reply comes too late times out", s, EXO_ERR_TIMED_OUT);
+  expect_true("...not before its deadline, and without waiting for the reply",
+              waited >= kTimeoutNs && waited < 3 * kTimeoutNs);
+  m = IpcMessage{};
+  m.label = 1;
+  m.word_count = 1;
+  m.words[0] = 0xfeed;
+  s = exo::sys::ipc_call(server.endpoint, m);
+  expect_true("the next call gets its own reply, not the late one",
+              s == 0 && m.label == 1 && m.word_count == 1 && m.words[0] == 0xfeed);
+  m = IpcMessage{};
+  m.label = 5;
+  m.word_count = 1;
+  m.words[0] = 1'000'000;
+  s = exo::sys::ipc_call(server.endpoint, m, EXO_IPC_DEADLINE, now_ns() + 10'000'000'000ull);
+  expect_true("a reply before the deadline arrives", s == 0 && m.label == 5);
+
+  exo::Result<Handle> n = exo::sys::notification_create();
+  if (n.ok()) {
+    start = now_ns();
+    exo::Result<uint64_t> bits = exo::sys::notification_wait(*n, EXO_IPC_DEADLINE, start + kTimeoutNs);
+    waited = now_ns() - start;
+    expect_true("a notification wait times out, not before its deadline",
+                !bits.ok() && bits.error() == exo::Error::kTimedOut && waited >= kTimeoutNs);
+    (void)exo::sys::notification_signal(*n, 0x4);
+    exo::Result<uint64_t> early = exo::sys::notification_wait(*n, EXO_IPC_DEADLINE, now_ns() + kTimeoutNs);
+    expect_true("bits already there come back before the deadline", early.ok() && *early == 0x4);
+    (void)exo::sys::handle_close(*n);
+  }
+  start = now_ns();
+  exo::Result<int64_t> status = exo::sys::process_wait(server.process, start + kTimeoutNs);
+  waited = now_ns() - start;
+  expect_true("process_wait on a live process times out, not before its deadline",
+              !status.ok() && status.error() == exo::Error::kTimedOut && waited >= kTimeoutNs);
+  if (object.ok()) (void)exo::sys::handle_close(*object);
+  (void)exo::sys::handle_close(*lonely);
+}
+
+// A receive with a deadline woken by a sender before it: the message, not a timeout.
+Handle g_timed_endpoint = 0;
+alignas(16) uint8_t g_late_sender_stack[16 * 1024];
+void late_sender(void*) {
+  (void)exo::sys::sleep(5'000'000);
+  IpcMessage m;
+  m.label = 77;
+  m.word_count = 1;
+  m.words[0] = 0x1234;
+  (void)exo::sys::ipc_send(g_timed_endpoint, m);
+}
+
+void test_woken_before_deadline() {
+  exo::Result<Handle> e = exo::sys::endpoint_create();
+  if (!e.ok()) return;
+  g_timed_endpoint = *e;
+  exo::Result<Handle> t = exo::sys::thread_create(&late_sender, nullptr, g_late_sender_stack,
+                                                  sizeof(g_late_sender_stack));
+  IpcMessage m;
+  int64_t s = exo::sys::ipc_recv(*e, m, EXO_IPC_DEADLINE, now_ns() + 10'000'000'000ull);
+  expect_true("a message before the deadline ends a timed receive",
+              s == 0 && m.label == 77 && m.words[0] == 0x1234);
+  if (t.ok()) (void)exo::sys::handle_close(*t);
+  (void)exo::sys::handle_close(*e);
+}
+
+// Senders queue by priority, FIFO within one: three senders queue in rising order of arrival
+// and falling urgency is how they must be served.
+constexpr int kPrioritySenders = 3;
+constexpr uint32_t kSenderPriorities[kPrioritySenders] = {4, 12, 20};  // the order they queue in
+Handle g_priority_endpoint = 0;
+volatile uint32_t g_priority_ready = 0;
+alignas(16) uint8_t g_priority_stacks[kPrioritySenders][16 * 1024];
+void priority_sender(void* argument) {
+  auto priority = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(argument));
+  (void)exo::sys::thread_set_priority(priority);
+  __atomic_add_fetch(&g_priority_ready, 1, __ATOMIC_ACQ_REL);
+  IpcMessage m;
+  m.label = priority;
+  (void)exo::sys::ipc_send(g_priority_endpoint, m);
+}
+
+void test_priority_order() {
+  exo::Result<Handle> e = exo::sys::endpoint_create();
+  if (!e.ok()) return;
+  g_priority_endpoint = *e;
+  for (int i = 0; i < kPrioritySenders; ++i) {
+    uint32_t before = __atomic_load_n(&g_priority_ready, __ATOMIC_ACQUIRE);
+    exo::Result<Handle> t = exo::sys::thread_create(
+        &priority_sender, reinterpret_cast<void*>(uintptr_t(kSenderPriorities[i])), g_priority_stacks[i],
+        sizeof(g_priority_stacks[i]));
+    if (!t.ok()) return;
+    (void)exo::sys::handle_close(*t);
+    // One at a time, so they queue in the order started.
+    while (__atomic_load_n(&g_priority_ready, __ATOMIC_ACQUIRE) == before) (void)exo::sys::sleep(1'000'000);
+    (void)exo::sys::sleep(20'000'000);
+  }
+  uint32_t order[kPrioritySenders] = {};
+  for (int i = 0; i < kPrioritySenders; ++i) {
+    IpcMessage m;
+    if (exo::sys::ipc_recv(*e, m) == 0) order[i] = m.label;
+  }
+  print("ipc_test: senders served in the order of priorities {} {} {}\n", order[0], order[1], order[2]);
+  expect_true("queued senders are served most urgent first", order[0] == 20 && order[1] == 12 && order[2] == 4);
+  (void)exo::sys::handle_close(*e);
+}
+
 // Several threads call the server at once; each checks every reply is its own.
 constexpr int kClients = 4;
 constexpr int kCallsEach = 300;
@@ -404,7 +554,7 @@ void test_notifications() {
   exo::Result<Handle> wait_only = exo::sys::handle_duplicate(*n, EXO_RIGHT_WAIT);
   expect_true("signal needs the signal right",
               wait_only.ok() && !exo::sys::notification_signal(*wait_only, 1).ok());
-  expect_status("notification_wait on an endpoint", exo::sys::raw::notification_wait(g_endpoint, 0).status,
+  expect_status("notification_wait on an endpoint", exo::sys::raw::notification_wait(g_endpoint, 0, 0).status,
                 EXO_ERR_WRONG_TYPE);
   if (t.ok()) (void)exo::sys::handle_close(*t);
   if (wait_only.ok()) (void)exo::sys::handle_close(*wait_only);
@@ -440,8 +590,15 @@ void test_bad_arguments(Handle endpoint) {
                 EXO_ERR_INVALID_ARGUMENT);
   exo::Result<Handle> n = exo::sys::notification_create();
   if (!n.ok()) return;
-  expect_status("notification_wait with an unknown option", raw::notification_wait(*n, 0x2).status,
+  expect_status("notification_wait with an unknown option", raw::notification_wait(*n, 0x4, 0).status,
                 EXO_ERR_INVALID_ARGUMENT);
+  expect_status("notification_wait with both a deadline and no wait",
+                raw::notification_wait(*n, EXO_IPC_NONBLOCK | EXO_IPC_DEADLINE, 0).status,
+                EXO_ERR_INVALID_ARGUMENT);
+  expect_status("thread_set_priority 0 (the idle level)", raw::thread_set_priority(0).status,
+                EXO_ERR_INVALID_ARGUMENT);
+  expect_status("thread_set_priority above the user range",
+                raw::thread_set_priority(EXO_PRIORITY_MAX_USER + 1).status, EXO_ERR_INVALID_ARGUMENT);
   expect_status("handle_duplicate with an undefined right", raw::handle_duplicate(*n, 1u << 20).status,
                 EXO_ERR_INVALID_ARGUMENT);
   expect_status("handle_duplicate of a forged handle", raw::handle_duplicate(0x12345, EXO_RIGHT_WAIT).status,
@@ -572,6 +729,9 @@ int main(int argc, char** argv) {
   test_concurrent_clients(server.endpoint);
   test_notifications();
   test_bad_arguments(server.endpoint);
+  test_timeouts(server);
+  test_woken_before_deadline();
+  test_priority_order();
   test_server_dies(server);
   return exo::user_test::finish();
 }

@@ -2,6 +2,7 @@
 #include "exo/print.h"
 #include "exo/string.h"
 #include "exo/syscall.h"
+#include "kernel/abi/ipc.h"
 #include "kernel/abi/status.h"
 #include "libsys/src/arch/x86_64/raw_syscall.h"
 
@@ -129,6 +130,13 @@ int main(int argc, char** argv) {
       case EXO_SYS_process_wait:
         a[1] = 0;
         break;  // poll, never wait
+      case EXO_SYS_notification_wait:
+        // Unknown option bits stay (refused); the defined ones wait 100 us at most.
+        if ((a[1] & ~uint64_t{EXO_IPC_NONBLOCK | EXO_IPC_DEADLINE}) == 0) {
+          a[1] = random.below(2) == 0 ? EXO_IPC_NONBLOCK : EXO_IPC_DEADLINE;
+          a[2] = static_cast<uint64_t>(raw::clock_get(EXO_CLOCK_MONOTONIC).status) + a[2] % 100000;
+        }
+        break;
       case EXO_SYS_thread_create:
         continue;  // a random entry would fault the process
       case EXO_SYS_process_start:

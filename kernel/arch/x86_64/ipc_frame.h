@@ -9,13 +9,14 @@ namespace exo::arch {
 
 // Lowest address first: what the IPC path pushes, then the frame every syscall has. The ABI's
 // registers (kernel/abi/ipc.h): rdi endpoint, rsi tag, rdx r10 r8 r9 r12 r13 words 0..5,
-// r14 options, r15 tail buffer; rax (not saved here) carries the status back.
+// r14 options, rbx the deadline (with EXO_IPC_DEADLINE), r15 tail buffer; rax (not saved here)
+// carries the status back.
 struct IpcFrame {
-  uint64_t r12, r13, r14, r15;
+  uint64_t rbx, rbp, r12, r13, r14, r15;
   uint64_t number, r9, r8, r10, rdx, rsi, rdi, r11, rcx, rsp;
 };
-static_assert(sizeof(IpcFrame) == 14 * 8, "syscall_entry.S pushes fourteen words");
-static_assert(__builtin_offsetof(IpcFrame, rdx) == 64, "the exit reloads rdx from here");
+static_assert(sizeof(IpcFrame) == 16 * 8, "syscall_entry.S pushes sixteen words");
+static_assert(__builtin_offsetof(IpcFrame, rdx) == 80, "the exit reloads rdx from here");
 
 inline uint64_t ipc_endpoint(const IpcFrame& f) { return f.rdi; }
 inline uint64_t ipc_tag(const IpcFrame& f) { return f.rsi; }

@@ -14,7 +14,7 @@ namespace {
 using exo::arch::IpcFrame;
 
 exo::syscall::IpcRegisters registers_of(const IpcFrame& f) {
-  return {f.rdi, f.rsi, {f.rdx, f.r10, f.r8, f.r9, f.r12, f.r13}, f.r14, f.r15};
+  return {f.rdi, f.rsi, {f.rdx, f.r10, f.r8, f.r9, f.r12, f.r13}, f.r14, f.rbx, f.r15};
 }
 
 void write_back(IpcFrame& f, const exo::syscall::IpcRegisters& r) {

@@ -66,18 +66,21 @@ exo_syscall_entry:
 1:  movq $EXO_ERR_BAD_SYSCALL, %rax                 // rdx is still the caller's
     jmp .Lexit
 
-// The IPC path: the callee-saved registers the IPC ABI uses (r12..r15) join the frame
-// (arch::IpcFrame, ipc_frame.h), the handler reads and rewrites any of them, and the exit
-// reloads rdx from the frame as well. rbx and rbp carry nothing here; the C++ side preserves
-// them as the calling convention says. Fourteen words keep the call aligned.
+// The IPC path: the callee-saved registers join the frame (arch::IpcFrame, ipc_frame.h), the
+// handler reads and rewrites any of them (rbx carries a deadline), and the exit reloads rdx
+// from the frame as well. rbp carries nothing, but sixteen words keep the call aligned.
 .Lipc:
     pushq %r15
     pushq %r14
     pushq %r13
     pushq %r12
+    pushq %rbp
+    pushq %rbx
     mov %rax, %rdi
     mov %rsp, %rsi
     call exo_ipc_dispatch
+    popq %rbx
+    popq %rbp
     popq %r12
     popq %r13
     popq %r14

@@ -19,8 +19,10 @@ struct IpcMessage {
   void* tail = nullptr;
 };
 
-// The raw operation: number, endpoint and options in, the status out, `message` in and out.
-inline int64_t ipc_raw(uint64_t number, Handle endpoint, uint64_t options, IpcMessage& message) {
+// The raw operation: number, endpoint and options in (with EXO_IPC_DEADLINE, `deadline_ns` on
+// the monotonic clock), the status out, `message` in and out.
+inline int64_t ipc_raw(uint64_t number, Handle endpoint, uint64_t options, IpcMessage& message,
+                       uint64_t deadline_ns = 0) {
   uint64_t rax = number;
   uint64_t rdi = endpoint;
   uint64_t rsi = EXO_IPC_TAG_FULL(message.label, message.word_count, message.handle_count,
@@ -36,7 +38,7 @@ inline int64_t ipc_raw(uint64_t number, Handle endpoint, uint64_t options, IpcMe
   asm volatile("syscall"
                : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(r10), "+r"(r8), "+r"(r9),
                  "+r"(r12), "+r"(r13)
-               : "r"(r14), "r"(r15)
+               : "r"(r14), "r"(r15), "b"(deadline_ns)
                : "rcx", "r11", "memory");
   auto status = static_cast<int64_t>(rax);
   if (status >= 0 && number != 65) {  // everything but send receives a message
@@ -55,21 +57,27 @@ inline int64_t ipc_raw(uint64_t number, Handle endpoint, uint64_t options, IpcMe
   return status;
 }
 
-// Sends `message` on `endpoint` and waits for the reply, which replaces it.
-inline int64_t ipc_call(Handle endpoint, IpcMessage& message, uint32_t options = 0) {
-  return ipc_raw(64, endpoint, options, message);
+// Sends `message` on `endpoint` and waits for the reply, which replaces it. Options:
+// EXO_IPC_NONBLOCK, or EXO_IPC_DEADLINE with `deadline_ns` (the wait for a receiver and for
+// the reply together); the same for the others.
+inline int64_t ipc_call(Handle endpoint, IpcMessage& message, uint32_t options = 0,
+                        uint64_t deadline_ns = 0) {
+  return ipc_raw(64, endpoint, options, message, deadline_ns);
 }
 // Sends and returns once a receiver has taken the message.
-inline int64_t ipc_send(Handle endpoint, IpcMessage message, uint32_t options = 0) {
-  return ipc_raw(65, endpoint, options, message);
+inline int64_t ipc_send(Handle endpoint, IpcMessage message, uint32_t options = 0,
+                        uint64_t deadline_ns = 0) {
+  return ipc_raw(65, endpoint, options, message, deadline_ns);
 }
 // Waits for a message on `endpoint`.
-inline int64_t ipc_recv(Handle endpoint, IpcMessage& message, uint32_t options = 0) {
-  return ipc_raw(66, endpoint, options, message);
+inline int64_t ipc_recv(Handle endpoint, IpcMessage& message, uint32_t options = 0,
+                        uint64_t deadline_ns = 0) {
+  return ipc_raw(66, endpoint, options, message, deadline_ns);
 }
 // Replies `message` to the last caller, then waits for the next message, which replaces it.
-inline int64_t ipc_reply_recv(Handle endpoint, IpcMessage& message, uint32_t options = 0) {
-  return ipc_raw(67, endpoint, options, message);
+inline int64_t ipc_reply_recv(Handle endpoint, IpcMessage& message, uint32_t options = 0,
+                              uint64_t deadline_ns = 0) {
+  return ipc_raw(67, endpoint, options, message, deadline_ns);
 }
 
 }  // namespace exo::sys

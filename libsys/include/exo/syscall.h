@@ -30,6 +30,9 @@ Status debug_log(const char* text, usize length);
 Result<Handle> thread_create(void (*entry)(void*), void* argument, void* stack, usize size);
 [[noreturn]] void thread_exit();
 void yield();
+// Sets the calling thread's priority, 1..EXO_PRIORITY_MAX_USER (EXO_PRIORITY_DEFAULT at start);
+// higher runs first, and IPC senders queue by it.
+Status thread_set_priority(uint32_t priority);
 Status sleep(uint64_t nanoseconds);
 // Nanoseconds since boot on the monotonic clock.
 Result<uint64_t> clock_get(uint32_t clock_id = EXO_CLOCK_MONOTONIC);
@@ -63,7 +66,9 @@ Result<Handle> endpoint_create(uint32_t options = 0);
 // Notifications (docs/ipc.md): a word of bits; wait returns and clears them.
 Result<Handle> notification_create(uint32_t options = 0);
 Status notification_signal(Handle notification, uint64_t bits);
-Result<uint64_t> notification_wait(Handle notification, uint32_t options = 0);
+// Waits while the bits are 0: options 0 waits for ever, EXO_IPC_NONBLOCK not at all
+// (kWouldBlock), EXO_IPC_DEADLINE until the monotonic clock passes deadline_ns (kTimedOut).
+Result<uint64_t> notification_wait(Handle notification, uint32_t options = 0, uint64_t deadline_ns = 0);
 // Devices (user-space drivers): open an I/O-port handle's ports to this process; bind an
 // interrupt line to a notification.
 Status ioport_enable(Handle io_ports);

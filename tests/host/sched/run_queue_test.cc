@@ -293,26 +293,53 @@ TEST(WaitQueue, RemoveOnTimeoutRace) {
   EXPECT_EQ(wq.wake_one(), nullptr);
 }
 
-// A sleeper with a timeout is on a wait queue and the timer queue at once; whichever side fires
-// first takes it off the other, and the loser finds nothing to do.
-TEST(WaitQueue, TimeoutAndWakeRaceResolvedByRemoval) {
+// A thread waiting with a deadline is on a wait queue and the timer queue at once. When the
+// deadline passes first, the timer makes it ready while it is still on the wait queue (separate
+// links), and the thread takes itself off when it runs; a waker that comes first cancels the
+// timer instead, and a waker that finds the timer already fired does nothing more.
+TEST(WaitQueue, DeadlineWaitersCanBeReadyAndWaitingAtOnce) {
   WaitQueue wq;
   TimerQueue<SchedEntity> timers;
+  RunQueue rq(0);
   Thread a(1), b(1);
   wq.block(a);
   timers.insert(a, 100);
   wq.block(b);
   timers.insert(b, 200);
-  // The timeout fires for a.
+  // a's deadline passes: it becomes ready, still linked on the wait queue.
   SchedEntity* expired = timers.pop_expired(150);
   ASSERT_EQ(expired, &a);
-  EXPECT_TRUE(wq.remove(*expired));
-  // b is woken before its deadline.
+  rq.enqueue(*expired);
+  EXPECT_TRUE(wq.contains(a));
+  EXPECT_EQ(rq.ready_count(), 1u);
+  // A waker claims the oldest waiter, a, finds its timer fired and leaves it to run as it is
+  // (a then sees it was claimed: woken, not timed out).
   SchedEntity* woken = wq.wake_one();
+  ASSERT_EQ(woken, &a);
+  EXPECT_FALSE(timers.cancel(*woken));
+  // A second waker claims b before its deadline and cancels its timer.
+  woken = wq.wake_one();
   ASSERT_EQ(woken, &b);
   EXPECT_TRUE(timers.cancel(*woken));
+  rq.enqueue(*woken);
   EXPECT_EQ(timers.pop_expired(1000), nullptr);
-  EXPECT_FALSE(wq.remove(a));
+  EXPECT_TRUE(wq.empty());
+  EXPECT_EQ(rq.dequeue_highest(), &a);
+  EXPECT_EQ(rq.dequeue_highest(), &b);
+}
+
+// The thread whose deadline passed runs and finds itself still waiting: it times out.
+TEST(WaitQueue, TimedOutWaiterRemovesItself) {
+  WaitQueue wq;
+  TimerQueue<SchedEntity> timers;
+  RunQueue rq(0);
+  Thread a(1);
+  wq.block(a);
+  timers.insert(a, 100);
+  rq.enqueue(*timers.pop_expired(100));
+  EXPECT_EQ(rq.dequeue_highest(), &a);
+  EXPECT_TRUE(wq.remove(a));   // the timeout won
+  EXPECT_FALSE(wq.remove(a));  // nothing more to undo
   EXPECT_TRUE(wq.empty());
 }
 

@@ -156,7 +156,7 @@ TEST(SchedStress, EveryEntityRunsExactlyAsOftenAsExpected) {
   EXPECT_EQ(m.runs_left.load(), 0);
   int wrong = 0;
   for (int i = 0; i < kEntities; ++i) {
-    if (threads[i].runs != kRunsEach || threads[i].in_list()) ++wrong;
+    if (threads[i].runs != kRunsEach || threads[i].ListNode<SchedQueueTag>::in_list()) ++wrong;
   }
   EXPECT_EQ(wrong, 0);
   EXPECT_TRUE(m.waiters.empty());
