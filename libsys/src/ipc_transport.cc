@@ -10,8 +10,6 @@ namespace {
 
 constexpr size_t kWords = EXO_IPC_MAX_WORDS;
 
-size_t head_capacity(size_t handles) { return (kWords - 1 - handles) * 8; }
-
 // What the kernel says a received handle is, in the protocol layer's terms, so the decoder can
 // check the type and rights a handle field declares.
 HandleSlot describe(uint32_t value) {
@@ -48,30 +46,24 @@ HandleSlot describe(uint32_t value) {
 
 }  // namespace
 
-Status to_ipc(const Message& message, sys::IpcMessage* ipc) {
-  if (!label_valid(message.label)) return Error::kInvalidArgument;
-  size_t size = message.size();
+// The slow halves of to_ipc/from_ipc (exo/proto/ipc_transport.h): messages with handles.
+Status to_ipc_with_handles(const Message& message, sys::IpcMessage* ipc) {
   size_t handles = message.handle_count();
-  size_t head = size < head_capacity(handles) ? size : head_capacity(handles);
-  *ipc = sys::IpcMessage{};
-  ipc->label = message.ordinal();
-  ipc->flags = message.flags();
+  size_t head = ipc_head_bytes(message.size(), handles);
   ipc->word_count = kWords;
-  ipc->handle_count = static_cast<uint8_t>(handles);
-  ipc->words[0] = size;
-  memcpy(&ipc->words[1], message.bytes, head);
+  for (size_t i = 1; i < kWords - handles; ++i) {
+    size_t at = 8 * (i - 1);
+    ipc->words[i] = at < head ? ipc_body_word(message.bytes + at, head - at) : 0;
+  }
   for (size_t i = 0; i < handles; ++i) ipc->words[kWords - handles + i] = message.handles[i].value;
-  ipc->tail_length = static_cast<uint16_t>(size - head);
-  ipc->tail = ipc->tail_length != 0 ? const_cast<uint8_t*>(message.bytes + head) : nullptr;
   return ok_status();
 }
 
-Status from_ipc(const sys::IpcMessage& ipc, Message* message) {
+Status from_ipc_with_handles(const sys::IpcMessage& ipc, Message* message) {
   size_t handles = ipc.handle_count;
   size_t size = ipc.words[0];
-  if (ipc.word_count != kWords || handles > kMaxHandles || size > kMaxBodyBytes) return Error::kMalformed;
-  size_t head = size < head_capacity(handles) ? size : head_capacity(handles);
-  if (ipc.tail_length != size - head) return Error::kMalformed;
+  size_t head = ipc_head_bytes(size, handles);
+  if (ipc.word_count != kWords) return Error::kMalformed;
   // The tail arrived at kIpcTailOffset; with handles the head is shorter, so it moves down.
   if (ipc.tail_length != 0 && head != kIpcTailOffset) {
     memmove(message->bytes + head, message->bytes + kIpcTailOffset, ipc.tail_length);
@@ -85,6 +77,12 @@ Status from_ipc(const sys::IpcMessage& ipc, Message* message) {
 }
 
 Status IpcTransport::call(const Message& request, Message& response) {
+  sys::IpcRegisters r;
+  if (to_registers(request, &r)) {
+    int64_t status = sys::ipc_raw_registers(64, endpoint_, 0, response.bytes + kIpcTailOffset, r);
+    if (status < 0) return abi::from_abi_status(status);
+    return from_registers(r, &response);
+  }
   sys::IpcMessage ipc;
   EXO_TRY(to_ipc(request, &ipc));
   // One buffer serves both directions: the request's tail goes out from where the reply's
@@ -273,12 +271,12 @@ Status IpcServerTransport::open_ring(uint32_t capacity, uint32_t slot_bytes) {
 // Builds the connect reply (see IpcTransport::attach_ring): fresh duplicates with exactly the
 // rights a client needs, since transferred handles leave our table. Without a ring, or when a
 // duplicate fails, the reply carries no handles.
-void IpcServerTransport::answer_connect(const sys::IpcMessage&) {
+void IpcServerTransport::answer_connect(bool asked_for_ring) {
   control_reply_ = sys::IpcMessage{};
   control_reply_.label = kTransportOrdinal;
   control_reply_.flags = kFlagReply;
   pending_control_ = true;
-  if (!has_ring_) return;
+  if (!has_ring_ || !asked_for_ring) return;
   Result<sys::Handle> vmo = sys::handle_duplicate(
       ring_vmo_, EXO_RIGHT_READ | EXO_RIGHT_WRITE | EXO_RIGHT_MAP | EXO_RIGHT_TRANSFER);
   Result<sys::Handle> consumer =
@@ -356,15 +354,20 @@ Status IpcServerTransport::receive(Message& message, ReplyToken* token) {
     if (has_ring_) {
       if (ring_.readable() || !(announced = ring_.prepare_sleep())) options = EXO_IPC_NONBLOCK;
     }
-    sys::IpcMessage ipc;
+    uint8_t* tail_in = message.bytes + kIpcTailOffset;
+    sys::IpcRegisters r;
     int64_t status;
-    if (pending_reply_ != nullptr || pending_control_) {
+    if (pending_reply_ != nullptr && to_registers(*pending_reply_, &r)) {
+      // The fast path: a reply without handles that fits the words.
+      pending_reply_ = nullptr;
+      status = sys::ipc_raw_registers(67, endpoint_, options, tail_in, r);
+    } else if (pending_reply_ != nullptr || pending_control_) {
+      sys::IpcMessage ipc;
       if (pending_reply_ != nullptr) {
         EXO_TRY(to_ipc(*pending_reply_, &ipc));
       } else {
         ipc = control_reply_;
       }
-      uint8_t* tail_in = message.bytes + kIpcTailOffset;
       if (ipc.tail_length != 0 && ipc.tail != tail_in) memmove(tail_in, ipc.tail, ipc.tail_length);
       ipc.tail = tail_in;
       pending_reply_ = nullptr;
@@ -376,22 +379,23 @@ Status IpcServerTransport::receive(Message& message, ReplyToken* token) {
           (void)sys::handle_close(static_cast<uint32_t>(ipc.words[ipc.word_count - ipc.handle_count + i]));
         }
       }
+      r.tag = EXO_IPC_TAG_FULL(ipc.label, ipc.word_count, ipc.handle_count, ipc.tail_length, ipc.flags);
+      for (size_t i = 0; i < kWords; ++i) r.words[i] = ipc.words[i];
     } else {
-      ipc.tail = message.bytes + kIpcTailOffset;
-      status = sys::ipc_recv(endpoint_, ipc, options);
+      status = sys::ipc_raw_registers(66, endpoint_, options, tail_in, r);
     }
     if (announced) ring_.cancel_sleep();
     if (status == EXO_ERR_WOULD_BLOCK && options != 0) continue;
     if (status < 0) return abi::from_abi_status(status);
-    if (ipc.label == kTransportOrdinal) {
-      if ((ipc.flags & kFlagOneWay) != 0) {
+    if (EXO_IPC_TAG_LABEL(r.tag) == kTransportOrdinal) {
+      if ((EXO_IPC_TAG_FLAGS(r.tag) & kFlagOneWay) != 0) {
         ++ring_stats_.doorbells;
       } else {
-        answer_connect(ipc);
+        answer_connect(r.words[0] == kConnectRing);
       }
       continue;
     }
-    EXO_TRY(from_ipc(ipc, &message));
+    EXO_TRY(from_registers(r, &message));
     *token = (message.flags() & kFlagOneWay) != 0 ? kNoReply : ReplyToken{1};
     if (has_ring_ && token->value != kNoReply.value && ring_.readable()) {
       // Sends the caller made before this call are in the ring: they go first.

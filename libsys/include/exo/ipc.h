@@ -55,6 +55,43 @@ inline int64_t ipc_raw(uint64_t number, Handle endpoint, uint64_t options, IpcMe
   return status;
 }
 
+// The registers of one IPC operation with the tag left packed (kernel/abi/ipc.h): the protocol
+// layer's fast path for messages without handles, which needs no unpacking into IpcMessage.
+struct IpcRegisters {
+  uint64_t tag = 0;
+  uint64_t words[EXO_IPC_MAX_WORDS] = {};
+};
+
+// As ipc_raw, on IpcRegisters. `tail` is the tail buffer (sent from and received into). On
+// success of everything but send, `r` holds the received tag and words.
+inline int64_t ipc_raw_registers(uint64_t number, Handle endpoint, uint64_t options, void* tail,
+                                 IpcRegisters& r) {
+  uint64_t rax = number;
+  uint64_t rdi = endpoint;
+  uint64_t rsi = r.tag;
+  uint64_t rdx = r.words[0];
+  register uint64_t r10 asm("r10") = r.words[1];
+  register uint64_t r8 asm("r8") = r.words[2];
+  register uint64_t r9 asm("r9") = r.words[3];
+  register uint64_t r12 asm("r12") = r.words[4];
+  register uint64_t r13 asm("r13") = r.words[5];
+  register uint64_t r14 asm("r14") = options;
+  register uint64_t r15 asm("r15") = reinterpret_cast<uint64_t>(tail);
+  asm volatile("syscall"
+               : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(r10), "+r"(r8), "+r"(r9),
+                 "+r"(r12), "+r"(r13)
+               : "r"(r14), "r"(r15)
+               : "rcx", "r11", "memory");
+  r.tag = rsi;
+  r.words[0] = rdx;
+  r.words[1] = r10;
+  r.words[2] = r8;
+  r.words[3] = r9;
+  r.words[4] = r12;
+  r.words[5] = r13;
+  return static_cast<int64_t>(rax);
+}
+
 // Sends `message` on `endpoint` and waits for the reply, which replaces it.
 inline int64_t ipc_call(Handle endpoint, IpcMessage& message, uint32_t options = 0) {
   return ipc_raw(64, endpoint, options, message);

@@ -19,13 +19,111 @@
 
 namespace exo::proto {
 
+// Bytes of a body of `size` that travel in words 1..5 with `handles` handles (the rest is tail).
+constexpr size_t ipc_head_bytes(size_t size, size_t handles) {
+  size_t capacity = (EXO_IPC_MAX_WORDS - 1 - handles) * 8;
+  return size < capacity ? size : capacity;
+}
+
+// Body bytes [p, p + 8) as a little-endian word with only the first `valid` bytes kept, so that
+// stale bytes of a reused buffer (another client's earlier reply, on a server) never travel.
+inline uint64_t ipc_body_word(const uint8_t* p, size_t valid) {
+  uint64_t word;
+  __builtin_memcpy(&word, p, sizeof(word));
+  return valid >= 8 ? word : word & ((uint64_t{1} << (8 * valid)) - 1);
+}
+
+Status to_ipc_with_handles(const Message& message, sys::IpcMessage* ipc);
+Status from_ipc_with_handles(const sys::IpcMessage& ipc, Message* message);
+
 // Packs `message` into `ipc`, the tail pointing into `message` itself. kInvalidArgument for a
-// label the protocol layer would not produce.
-Status to_ipc(const Message& message, sys::IpcMessage* ipc);
+// label the protocol layer would not produce. Inline, with the IPC stub, so that a message
+// without handles goes from its buffer to the registers with no intermediate copy.
+[[gnu::always_inline]] inline Status to_ipc(const Message& message, sys::IpcMessage* ipc) {
+  uint64_t label = message.label;
+  if (!label_valid(label)) return Error::kInvalidArgument;
+  size_t size = label_size(label);
+  size_t handles = label_handles(label);
+  ipc->label = label_ordinal(label);
+  ipc->flags = label_flags(label);
+  ipc->handle_count = static_cast<uint8_t>(handles);
+  ipc->words[0] = size;
+  size_t head = ipc_head_bytes(size, handles);
+  ipc->tail_length = static_cast<uint16_t>(size - head);
+  ipc->tail = ipc->tail_length != 0 ? const_cast<uint8_t*>(message.bytes + head) : nullptr;
+  if (handles != 0) return to_ipc_with_handles(message, ipc);
+  // Only the words the body needs (the kernel zeroes the rest for the receiver).
+  size_t words = (head + 7) / 8;
+  ipc->word_count = static_cast<uint8_t>(1 + words);
+  for (size_t i = 0; i < EXO_IPC_MAX_WORDS - 1; ++i) {
+    ipc->words[1 + i] = i < words ? ipc_body_word(message.bytes + 8 * i, head - 8 * i) : 0;
+  }
+  return ok_status();
+}
+
 // Unpacks a received `ipc` into `message`. The tail was received at `tail_at`, which must be
 // message.bytes + kIpcTailOffset (where receivers put it); it is moved to its place here.
 // kMalformed when the sizes disagree (a sender that is not a protocol client).
-Status from_ipc(const sys::IpcMessage& ipc, Message* message);
+[[gnu::always_inline]] inline Status from_ipc(const sys::IpcMessage& ipc, Message* message) {
+  size_t handles = ipc.handle_count;
+  size_t size = ipc.words[0];
+  if (ipc.word_count == 0 || handles > kMaxHandles || size > kMaxBodyBytes) return Error::kMalformed;
+  size_t head = ipc_head_bytes(size, handles);
+  if (ipc.tail_length != size - head) return Error::kMalformed;
+  if (handles != 0) return from_ipc_with_handles(ipc, message);
+  // The kernel zeroes words past the count, so all five go to the buffer as they are (the tail
+  // lands after them); the count must still cover the head.
+  if ((ipc.word_count - 1u) * 8 < head) return Error::kMalformed;
+  for (size_t i = 0; i < EXO_IPC_MAX_WORDS - 1; ++i) {
+    __builtin_memcpy(message->bytes + 8 * i, &ipc.words[1 + i], sizeof(uint64_t));
+  }
+  message->label = make_label(ipc.label, ipc.flags, 0, size);
+  return ok_status();
+}
+
+// The fast path's halves: a message without handles whose body fits the five words (the common
+// case) goes between its buffer and IpcRegisters with the tag kept packed.
+// True (and `r` filled) when `message` qualifies; its label must be valid.
+[[gnu::always_inline]] inline bool to_registers(const Message& message, sys::IpcRegisters* r) {
+  uint64_t label = message.label;
+  size_t size = label_size(label);
+  if (label_handles(label) != 0 || size > (EXO_IPC_MAX_WORDS - 1) * 8 || !label_valid(label)) {
+    return false;
+  }
+  size_t words = (size + 7) / 8;
+  r->tag = EXO_IPC_TAG_FULL(label_ordinal(label), 1 + words, 0, 0, label_flags(label));
+  r->words[0] = size;
+  for (size_t i = 0; i < EXO_IPC_MAX_WORDS - 1; ++i) {
+    r->words[1 + i] = i < words ? ipc_body_word(message.bytes + 8 * i, size - 8 * i) : 0;
+  }
+  return true;
+}
+
+// Unpacks received registers (a tail, if any, already at message.bytes + kIpcTailOffset).
+[[gnu::always_inline]] inline Status from_registers(const sys::IpcRegisters& r, Message* message) {
+  uint64_t tag = r.tag;
+  if (EXO_IPC_TAG_HANDLES(tag) == 0 && EXO_IPC_TAG_TAIL(tag) == 0) {
+    size_t size = r.words[0];
+    // Without handles or tail the body is the words alone, and the count must cover it.
+    if (size > (EXO_IPC_MAX_WORDS - 1) * 8 || EXO_IPC_TAG_WORDS(tag) == 0 ||
+        (EXO_IPC_TAG_WORDS(tag) - 1u) * 8 < size) {
+      return Error::kMalformed;
+    }
+    for (size_t i = 0; i < EXO_IPC_MAX_WORDS - 1; ++i) {
+      __builtin_memcpy(message->bytes + 8 * i, &r.words[1 + i], sizeof(uint64_t));
+    }
+    message->label = make_label(EXO_IPC_TAG_LABEL(tag), uint8_t(EXO_IPC_TAG_FLAGS(tag)), 0, size);
+    return ok_status();
+  }
+  sys::IpcMessage ipc;
+  ipc.label = EXO_IPC_TAG_LABEL(tag);
+  ipc.word_count = static_cast<uint8_t>(EXO_IPC_TAG_WORDS(tag));
+  ipc.handle_count = static_cast<uint8_t>(EXO_IPC_TAG_HANDLES(tag));
+  ipc.tail_length = static_cast<uint16_t>(EXO_IPC_TAG_TAIL(tag));
+  ipc.flags = static_cast<uint8_t>(EXO_IPC_TAG_FLAGS(tag));
+  for (size_t i = 0; i < EXO_IPC_MAX_WORDS; ++i) ipc.words[i] = r.words[i];
+  return from_ipc(ipc, message);
+}
 
 // Where a receiver lets the kernel write a tail: the body offset of the tail when the message
 // has no handles (the common case needs no move).
@@ -113,7 +211,7 @@ class IpcServerTransport final : public ServerTransport {
 
  private:
   bool take_ring_message(Message& message, ReplyToken* token);
-  void answer_connect(const sys::IpcMessage& request);
+  void answer_connect(bool asked_for_ring);
 
   uint32_t endpoint_;
   const Message* pending_reply_ = nullptr;
