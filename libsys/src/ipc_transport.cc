@@ -352,7 +352,9 @@ Status IpcServerTransport::receive(Message& message, ReplyToken* token) {
     uint32_t options = 0;
     bool announced = false;
     if (has_ring_) {
-      if (ring_.readable() || !(announced = ring_.prepare_sleep())) options = EXO_IPC_NONBLOCK;
+      // prepare_sleep() fails, and takes the announcement back, when the ring has a message.
+      announced = ring_.prepare_sleep();
+      if (!announced) options = EXO_IPC_NONBLOCK;
     }
     uint8_t* tail_in = message.bytes + kIpcTailOffset;
     sys::IpcRegisters r;
