@@ -1,6 +1,7 @@
 // Compiles every generated protocol header and the exo/proto runtime for the kernel target.
 #include "exo/proto/runtime.h"
 #include "exo/protocols/block.h"
+#include "exo/protocols/chantest.h"
 #include "exo/protocols/pci.h"
 #include "exo/protocols/serial.h"
 

@@ -12,7 +12,14 @@ numbers kbench prints under --icount, broken down.
 
 --annotate prints the disassembly (llvm-objdump) of every function whose name contains the
 given text, each instruction with its execution count. Divide by the benchmark's operation
-count (rounds x operations, e.g. 21 x 1000) for instructions per operation."""
+count (rounds x operations, e.g. 21 x 1000) for instructions per operation.
+
+--user ELF counts ring-3 code instead: every block in the user range (0x400000 up), named from
+ELF (e.g. build/tests/user/channel_test). Every process runs at 0x400000, so profile a benchmark
+whose client and server are both in that one program (channel_test callbench).
+
+  scripts/icount_profile.py --user build/tests/user/channel_test --cmdline "run=channel_test callbench 50"
+"""
 import argparse
 import bisect
 import collections
@@ -27,6 +34,9 @@ sys.path.insert(0, os.path.join(ROOT, 'scripts'))
 import qemu  # noqa: E402  (the harness: command-line disk)
 
 KERNEL_TEXT = '0xffffffff80000000..0xffffffffffffffff'
+USER_TEXT = '0x400000..0x7fffffffffff'
+# "Trace 0: 0x... [00000000/0000000000401234/...]": the block's guest address is the second field.
+BLOCK = re.compile(r'\[[0-9a-f]+/([0-9a-f]{16})/')
 
 
 def symbols(elf):
@@ -52,14 +62,14 @@ def run(args):
                '-cdrom', args.iso, '-boot', 'd',
                '-drive', f'file={disk},format=raw,if=ide,index=1,media=disk',
                '-accel', 'tcg', '-cpu', 'max', '-icount', 'shift=0', '-singlestep',
-               '-d', 'exec,nochain', '-dfilter', KERNEL_TEXT, '-D', log,
+               '-d', 'exec,nochain', '-dfilter', USER_TEXT if args.user else KERNEL_TEXT, '-D', log,
                '-serial', 'file:' + serial, '-monitor', 'none'] + args.qemu_args
         proc = subprocess.Popen(cmd)
         with open(log) as f:
             for line in f:
-                i = line.find('/ffffffff')
-                if i >= 0:
-                    counts[int(line[i + 1:i + 17], 16)] += 1
+                m = BLOCK.search(line)
+                if m:
+                    counts[int(m.group(1), 16)] += 1
         proc.wait()
         with open(serial, errors='replace') as f:
             for line in f.read().splitlines():
@@ -91,6 +101,7 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--iso', default=os.path.join(ROOT, 'build', 'exo.iso'))
     parser.add_argument('--elf', default=os.path.join(ROOT, 'build', 'kernel', 'exo-kernel'))
+    parser.add_argument('--user', help='count ring-3 code, named from this ELF, instead of the kernel')
     parser.add_argument('--cmdline', default='shutdown', help='kernel command line')
     parser.add_argument('--memory', default='512M')
     parser.add_argument('--top', type=int, default=30, help='functions to list')
@@ -102,17 +113,18 @@ def main():
     if args.qemu_args and args.qemu_args[0] == '--':
         args.qemu_args = args.qemu_args[1:]
     counts = run(args)
-    table = symbols(args.elf)
+    elf = args.user or args.elf
+    table = symbols(elf)
     starts = [address for address, _ in table]
     per_function = collections.Counter()
     for address, n in counts.items():
         k = bisect.bisect_right(starts, address) - 1
         per_function[table[k][1] if k >= 0 else '?'] += n
-    print(f'{sum(per_function.values())} kernel instructions executed')
+    print(f'{sum(per_function.values())} {"user" if args.user else "kernel"} instructions executed')
     for name, n in per_function.most_common(args.top):
         print(f'{n:12d}  {name}')
     if args.annotate:
-        annotate(args.elf, counts, args.annotate, args.min)
+        annotate(elf, counts, args.annotate, args.min)
     return 0
 
 

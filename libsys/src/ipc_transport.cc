@@ -10,81 +10,15 @@ namespace {
 
 constexpr size_t kWords = EXO_IPC_MAX_WORDS;
 
-size_t head_capacity(size_t handles) { return (kWords - 1 - handles) * 8; }
-
-// What the kernel says a received handle is, in the protocol layer's terms, so the decoder can
-// check the type and rights a handle field declares.
-HandleSlot describe(uint32_t value) {
-  sys::raw::Return info = sys::raw::handle_info(value);
-  if (info.status < 0) return HandleSlot{value, ObjectType::kAny, 0};
-  auto kernel_type = static_cast<uint32_t>(static_cast<uint64_t>(info.status) >> 32);
-  auto kernel_rights = static_cast<uint32_t>(info.status);
-  ObjectType type = ObjectType::kAny;
-  switch (kernel_type) {
-    case EXO_OBJECT_PROCESS: type = ObjectType::kProcess; break;
-    case EXO_OBJECT_THREAD: type = ObjectType::kThread; break;
-    case EXO_OBJECT_ADDRESS_SPACE: type = ObjectType::kAddressSpace; break;
-    case EXO_OBJECT_MEMORY: type = ObjectType::kVmo; break;
-    case EXO_OBJECT_ENDPOINT: type = ObjectType::kEndpoint; break;
-    case EXO_OBJECT_NOTIFICATION: type = ObjectType::kNotification; break;
-    case EXO_OBJECT_INTERRUPT: type = ObjectType::kInterrupt; break;
-    case EXO_OBJECT_IO_PORTS: type = ObjectType::kIoPorts; break;
-    default: break;
-  }
-  struct Bit {
-    uint32_t kernel, proto;
-  };
-  // The kernel's wait right on an interrupt line is also what acknowledging it takes.
-  constexpr Bit kBits[] = {{EXO_RIGHT_READ, kRightRead},         {EXO_RIGHT_WRITE, kRightWrite},
-                           {EXO_RIGHT_MAP, kRightMap},           {EXO_RIGHT_EXECUTE, kRightExecute},
-                           {EXO_RIGHT_TRANSFER, kRightTransfer}, {EXO_RIGHT_DUPLICATE, kRightDuplicate},
-                           {EXO_RIGHT_SIGNAL, kRightSignal},     {EXO_RIGHT_WAIT, kRightWait | kRightAck}};
-  uint32_t rights = 0;
-  for (const Bit& b : kBits) {
-    if ((kernel_rights & b.kernel) != 0) rights |= b.proto;
-  }
-  return HandleSlot{value, type, rights};
-}
-
 }  // namespace
 
-Status to_ipc(const Message& message, sys::IpcMessage* ipc) {
-  if (!label_valid(message.label)) return Error::kInvalidArgument;
-  size_t size = message.size();
-  size_t handles = message.handle_count();
-  size_t head = size < head_capacity(handles) ? size : head_capacity(handles);
-  *ipc = sys::IpcMessage{};
-  ipc->label = message.ordinal();
-  ipc->flags = message.flags();
-  ipc->word_count = kWords;
-  ipc->handle_count = static_cast<uint8_t>(handles);
-  ipc->words[0] = size;
-  memcpy(&ipc->words[1], message.bytes, head);
-  for (size_t i = 0; i < handles; ++i) ipc->words[kWords - handles + i] = message.handles[i].value;
-  ipc->tail_length = static_cast<uint16_t>(size - head);
-  ipc->tail = ipc->tail_length != 0 ? const_cast<uint8_t*>(message.bytes + head) : nullptr;
-  return ok_status();
-}
-
-Status from_ipc(const sys::IpcMessage& ipc, Message* message) {
-  size_t handles = ipc.handle_count;
-  size_t size = ipc.words[0];
-  if (ipc.word_count != kWords || handles > kMaxHandles || size > kMaxBodyBytes) return Error::kMalformed;
-  size_t head = size < head_capacity(handles) ? size : head_capacity(handles);
-  if (ipc.tail_length != size - head) return Error::kMalformed;
-  // The tail arrived at kIpcTailOffset; with handles the head is shorter, so it moves down.
-  if (ipc.tail_length != 0 && head != kIpcTailOffset) {
-    memmove(message->bytes + head, message->bytes + kIpcTailOffset, ipc.tail_length);
-  }
-  memcpy(message->bytes, &ipc.words[1], head);
-  for (size_t i = 0; i < handles; ++i) {
-    message->handles[i] = describe(static_cast<uint32_t>(ipc.words[kWords - handles + i]));
-  }
-  message->label = make_label(ipc.label, ipc.flags, handles, size);
-  return ok_status();
-}
-
 Status IpcTransport::call(const Message& request, Message& response) {
+  sys::IpcRegisters r;
+  if (to_registers(request, &r)) {
+    int64_t status = sys::ipc_raw_registers(64, endpoint_, 0, response.bytes + kIpcTailOffset, r);
+    if (status < 0) return abi::from_abi_status(status);
+    return from_registers(r, &response);
+  }
   sys::IpcMessage ipc;
   EXO_TRY(to_ipc(request, &ipc));
   // One buffer serves both directions: the request's tail goes out from where the reply's
@@ -99,33 +33,328 @@ Status IpcTransport::call(const Message& request, Message& response) {
   return from_ipc(ipc, &response);
 }
 
+Status IpcTransport::connect_ring() {
+  for (;;) {
+    uint32_t state = ring_state();
+    if (state == kReady) return ok_status();
+    if (state == kNoRing) return Error::kUnsupported;
+    if (state == kConnecting) {
+      sys::yield();  // another thread of this client is connecting
+      continue;
+    }
+    if (__atomic_compare_exchange_n(&ring_state_, &state, kConnecting, false, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_ACQUIRE)) {
+      break;
+    }
+  }
+  sys::IpcMessage ipc;
+  ipc.label = kTransportOrdinal;
+  ipc.word_count = 1;
+  ipc.words[0] = kConnectRing;
+  int64_t status = sys::ipc_call(endpoint_, ipc);
+  Status attached = status < 0 ? Status(abi::from_abi_status(status)) : attach_ring(ipc);
+  if (attached.ok()) {
+    __atomic_store_n(&ring_state_, kReady, __ATOMIC_RELEASE);
+  } else if (attached.error() == Error::kUnsupported) {
+    __atomic_store_n(&ring_state_, kNoRing, __ATOMIC_RELEASE);
+  } else {
+    __atomic_store_n(&ring_state_, kUnknown, __ATOMIC_RELEASE);  // a later send tries again
+  }
+  return attached;
+}
+
+// The connect reply: words[0] = the ring's mapping size, then three handles (the ring's memory
+// object, the consumer notification to signal, the space notification to wait on and signal).
+// A reply without handles means the server has no ring. The server is trusted as much as any
+// server a client calls, but the ring header is still validated by attach().
+Status IpcTransport::attach_ring(const sys::IpcMessage& reply) {
+  if (reply.label != kTransportOrdinal || (reply.flags & kFlagReply) == 0) return Error::kMalformed;
+  if (reply.handle_count == 0) return Error::kUnsupported;
+  auto close_all = [&] {
+    for (size_t i = 0; i < reply.handle_count && i < kWords; ++i) {
+      (void)sys::handle_close(static_cast<uint32_t>(reply.words[reply.word_count - reply.handle_count + i]));
+    }
+  };
+  if (reply.handle_count != 3 || reply.word_count != 4 || reply.words[0] == 0 ||
+      reply.words[0] > (uint64_t{1} << 30)) {
+    close_all();
+    return Error::kMalformed;
+  }
+  auto vmo = static_cast<uint32_t>(reply.words[1]);
+  usize bytes = reply.words[0];
+  Result<uint64_t> mapped =
+      sys::memory_object_map(sys::kSelf, vmo, 0, 0, bytes, sys::kProtRead | sys::kProtWrite);
+  (void)sys::handle_close(vmo);  // the mapping keeps the object alive
+  if (!mapped.ok()) {
+    (void)sys::handle_close(static_cast<uint32_t>(reply.words[2]));
+    (void)sys::handle_close(static_cast<uint32_t>(reply.words[3]));
+    return mapped.error();
+  }
+  void* memory = reinterpret_cast<void*>(*mapped);
+  Result<channel::MpscRing> ring = channel::MpscRing::attach(memory, bytes);
+  if (!ring.ok()) {
+    (void)sys::vm_unmap(memory, bytes);
+    (void)sys::handle_close(static_cast<uint32_t>(reply.words[2]));
+    (void)sys::handle_close(static_cast<uint32_t>(reply.words[3]));
+    return ring.error();
+  }
+  ring_ = *ring;
+  ring_memory_ = memory;
+  ring_bytes_ = bytes;
+  consumer_note_ = channel::KernelNotification(static_cast<uint32_t>(reply.words[2]));
+  space_note_ = channel::KernelNotification(static_cast<uint32_t>(reply.words[3]));
+  return ok_status();
+}
+
 Status IpcTransport::send(const Message& message, SendMode mode) {
+  if (ring_state() != kReady) {
+    Status connected = connect_ring();
+    if (!connected.ok() && connected.error() != Error::kUnsupported) return connected;
+  }
+  if (ring_state() == kReady) {
+    if (message.handle_count() != 0 || !label_valid(message.label)) return Error::kInvalidArgument;
+    // Label and body are one contiguous run (Message's layout): that is the slot's payload.
+    return channel::send(ring_, &message.label, message.wire_bytes(),
+                         mode == SendMode::kFail ? channel::Backpressure::kFail
+                                                 : channel::Backpressure::kWait,
+                         consumer_note_, space_note_);
+  }
   sys::IpcMessage ipc;
   EXO_TRY(to_ipc(message, &ipc));
   int64_t status = sys::ipc_send(endpoint_, ipc, mode == SendMode::kFail ? EXO_IPC_NONBLOCK : 0);
   return status < 0 ? Status(abi::from_abi_status(status)) : ok_status();
 }
 
-Status IpcServerTransport::receive(Message& message, ReplyToken* token) {
-  sys::IpcMessage ipc;
-  int64_t status;
-  if (pending_reply_ != nullptr) {
-    EXO_TRY(to_ipc(*pending_reply_, &ipc));
-    uint8_t* tail_in = message.bytes + kIpcTailOffset;
-    if (ipc.tail_length != 0 && ipc.tail != tail_in) memmove(tail_in, ipc.tail, ipc.tail_length);
-    ipc.tail = tail_in;
-    pending_reply_ = nullptr;
-    status = sys::ipc_reply_recv(endpoint_, ipc);
-  } else {
-    ipc.tail = message.bytes + kIpcTailOffset;
-    status = sys::ipc_recv(endpoint_, ipc);
+namespace {
+
+struct Doorbell {
+  uint32_t endpoint;
+  uint32_t notification;
+};
+
+// The doorbell thread: the kernel cannot yet bind a notification to an endpoint, so this thread
+// waits on the ring's consumer notification and turns each signal into a one-way IPC message
+// to the serving thread, which is asleep in its receive. Only signalled when the consumer
+// announced sleep, so it costs nothing while the server is busy.
+void doorbell_main(void* argument) {
+  const Doorbell door = *static_cast<const Doorbell*>(argument);
+  for (;;) {
+    if (!sys::notification_wait(door.notification).ok()) sys::thread_exit();
+    sys::IpcMessage ring;
+    ring.label = kTransportOrdinal;
+    ring.flags = kFlagOneWay;
+    if (sys::ipc_send(door.endpoint, ring) < 0) sys::thread_exit();
   }
-  if (status < 0) return abi::from_abi_status(status);
-  EXO_TRY(from_ipc(ipc, &message));
-  *token = (message.flags() & kFlagOneWay) != 0 ? kNoReply : ReplyToken{1};
+}
+
+constexpr usize kDoorbellStack = 16 * 1024;
+
+}  // namespace
+
+Status IpcServerTransport::open_ring(uint32_t capacity, uint32_t slot_bytes) {
+  if (has_ring_) return Error::kAlreadyExists;
+  // The ring's messages are received straight into a Message (label, then body).
+  if (slot_bytes < sizeof(uint64_t) || slot_bytes > sizeof(uint64_t) + kMaxBodyBytes) {
+    return Error::kInvalidArgument;
+  }
+  usize need = channel::MpscRing::bytes_for(capacity, slot_bytes);
+  if (need == 0) return Error::kInvalidArgument;
+  usize bytes = align_up<usize>(need, EXO_PAGE_SIZE);
+  sys::Handle vmo = EXO_TRY(sys::memory_object_create(bytes));
+  Result<uint64_t> mapped =
+      sys::memory_object_map(sys::kSelf, vmo, 0, 0, bytes, sys::kProtRead | sys::kProtWrite);
+  Result<sys::Handle> consumer = sys::notification_create();
+  Result<sys::Handle> space = sys::notification_create();
+  Result<void*> stack = sys::vm_map_anonymous(nullptr, kDoorbellStack, sys::kProtRead | sys::kProtWrite);
+  auto undo = [&] {
+    (void)sys::handle_close(vmo);
+    if (mapped.ok()) (void)sys::vm_unmap(reinterpret_cast<void*>(*mapped), bytes);
+    if (consumer.ok()) (void)sys::handle_close(*consumer);
+    if (space.ok()) (void)sys::handle_close(*space);
+    if (stack.ok()) (void)sys::vm_unmap(*stack, kDoorbellStack);
+  };
+  if (!mapped.ok() || !consumer.ok() || !space.ok() || !stack.ok()) {
+    Error error = !mapped.ok() ? mapped.error() : !consumer.ok() ? consumer.error()
+                  : !space.ok() ? space.error() : stack.error();
+    undo();
+    return error;
+  }
+  Result<channel::MpscRing> ring =
+      channel::MpscRing::create(reinterpret_cast<void*>(*mapped), bytes, capacity, slot_bytes);
+  if (!ring.ok()) {
+    undo();
+    return ring.error();
+  }
+  // The doorbell's arguments live at the bottom of its own stack, which is never unmapped.
+  auto* door = static_cast<Doorbell*>(*stack);
+  *door = Doorbell{endpoint_, *consumer};
+  Result<sys::Handle> thread = sys::thread_create(&doorbell_main, door,
+                                                  static_cast<uint8_t*>(*stack) + 64, kDoorbellStack - 64);
+  if (!thread.ok()) {
+    undo();
+    return thread.error();
+  }
+  (void)sys::handle_close(*thread);
+  ring_ = *ring;
+  ring_vmo_ = vmo;
+  ring_bytes_ = bytes;
+  consumer_note_ = channel::KernelNotification(*consumer);
+  space_note_ = channel::KernelNotification(*space);
+  has_ring_ = true;
   return ok_status();
 }
 
+// Builds the connect reply (see IpcTransport::attach_ring): fresh duplicates with exactly the
+// rights a client needs, since transferred handles leave our table. Without a ring, or when a
+// duplicate fails, the reply carries no handles.
+void IpcServerTransport::answer_connect(bool asked_for_ring) {
+  control_reply_ = sys::IpcMessage{};
+  control_reply_.label = kTransportOrdinal;
+  control_reply_.flags = kFlagReply;
+  pending_control_ = true;
+  if (!has_ring_ || !asked_for_ring) return;
+  Result<sys::Handle> vmo = sys::handle_duplicate(
+      ring_vmo_, EXO_RIGHT_READ | EXO_RIGHT_WRITE | EXO_RIGHT_MAP | EXO_RIGHT_TRANSFER);
+  Result<sys::Handle> consumer =
+      sys::handle_duplicate(consumer_note_.handle(), EXO_RIGHT_SIGNAL | EXO_RIGHT_TRANSFER);
+  Result<sys::Handle> space = sys::handle_duplicate(
+      space_note_.handle(), EXO_RIGHT_WAIT | EXO_RIGHT_SIGNAL | EXO_RIGHT_TRANSFER);
+  if (!vmo.ok() || !consumer.ok() || !space.ok()) {
+    if (vmo.ok()) (void)sys::handle_close(*vmo);
+    if (consumer.ok()) (void)sys::handle_close(*consumer);
+    if (space.ok()) (void)sys::handle_close(*space);
+    return;
+  }
+  control_reply_.word_count = 4;
+  control_reply_.handle_count = 3;
+  control_reply_.words[0] = ring_bytes_;
+  control_reply_.words[1] = *vmo;
+  control_reply_.words[2] = *consumer;
+  control_reply_.words[3] = *space;
+  ++ring_stats_.connects;
+}
+
+// One message off the ring into `message`, if there is one. Whatever a client wrote, only a
+// well-formed one-way protocol message (valid label, body size matching the slot length, no
+// handles) is returned; the rest is counted and dropped.
+bool IpcServerTransport::take_ring_message(Message& message, ReplyToken* token) {
+  // Bounded, so that a client rewriting garbage as fast as it is dropped cannot keep the serving
+  // thread here: after a ring's worth, the endpoint gets its turn.
+  for (uint32_t tries = 0; tries < ring_.capacity(); ++tries) {
+    Result<usize> got = ring_.try_recv(&message.label, sizeof(uint64_t) + kMaxBodyBytes);
+    if (ring_.take_wake_producers()) space_note_.signal();
+    if (!got.ok()) {
+      if (got.error() == Error::kWouldBlock) return false;
+      ++ring_stats_.malformed;  // kMalformed: a corrupt slot, already dropped
+      continue;
+    }
+    usize len = *got;
+    if (len < sizeof(uint64_t) || !label_valid(message.label) ||
+        label_size(message.label) != len - sizeof(uint64_t) || label_handles(message.label) != 0 ||
+        label_flags(message.label) != kFlagOneWay) {
+      ++ring_stats_.malformed;
+      continue;
+    }
+    ++ring_stats_.received;
+    *token = kNoReply;
+    return true;
+  }
+  return false;
+}
+
+Status IpcServerTransport::receive(Message& message, ReplyToken* token) {
+  if (stashed_) {
+    if (stash_budget_ != 0) {
+      --stash_budget_;
+      if (take_ring_message(message, token)) return ok_status();
+    }
+    stashed_ = false;
+    message.label = stash_.label;
+    memcpy(message.bytes, stash_.bytes, stash_.size());
+    memcpy(message.handles, stash_.handles, sizeof(stash_.handles));
+    *token = ReplyToken{1};
+    return ok_status();
+  }
+  for (;;) {
+    if (has_ring_ && ring_streak_ < kRingBurst && pending_reply_ == nullptr && !pending_control_) {
+      if (take_ring_message(message, token)) {
+        ++ring_streak_;
+        return ok_status();
+      }
+    }
+    ring_streak_ = 0;
+    // Now the endpoint. Sleep there only with an empty ring, announced to its producers; with
+    // ring messages waiting (or a streak to break) just send the reply and look for a call.
+    uint32_t options = 0;
+    bool announced = false;
+    if (has_ring_) {
+      // prepare_sleep() fails, and takes the announcement back, when the ring has a message.
+      announced = ring_.prepare_sleep();
+      if (!announced) options = EXO_IPC_NONBLOCK;
+    }
+    uint8_t* tail_in = message.bytes + kIpcTailOffset;
+    sys::IpcRegisters r;
+    int64_t status;
+    if (pending_reply_ != nullptr && to_registers(*pending_reply_, &r)) {
+      // The fast path: a reply without handles that fits the words.
+      pending_reply_ = nullptr;
+      status = sys::ipc_raw_registers(67, endpoint_, options, tail_in, r);
+    } else if (pending_reply_ != nullptr || pending_control_) {
+      sys::IpcMessage ipc;
+      if (pending_reply_ != nullptr) {
+        EXO_TRY(to_ipc(*pending_reply_, &ipc));
+      } else {
+        ipc = control_reply_;
+      }
+      if (ipc.tail_length != 0 && ipc.tail != tail_in) memmove(tail_in, ipc.tail, ipc.tail_length);
+      ipc.tail = tail_in;
+      pending_reply_ = nullptr;
+      pending_control_ = false;
+      status = sys::ipc_reply_recv(endpoint_, ipc, options);
+      if (status == EXO_ERR_NOT_FOUND && ipc.handle_count != 0) {
+        // Nobody to answer (a connect that came as a send): our duplicates are still ours.
+        for (size_t i = 0; i < ipc.handle_count; ++i) {
+          (void)sys::handle_close(static_cast<uint32_t>(ipc.words[ipc.word_count - ipc.handle_count + i]));
+        }
+      }
+      r.tag = EXO_IPC_TAG_FULL(ipc.label, ipc.word_count, ipc.handle_count, ipc.tail_length, ipc.flags);
+      for (size_t i = 0; i < kWords; ++i) r.words[i] = ipc.words[i];
+    } else {
+      status = sys::ipc_raw_registers(66, endpoint_, options, tail_in, r);
+    }
+    if (announced) ring_.cancel_sleep();
+    if (status == EXO_ERR_WOULD_BLOCK && options != 0) continue;
+    if (status < 0) return abi::from_abi_status(status);
+    if (EXO_IPC_TAG_LABEL(r.tag) == kTransportOrdinal) {
+      if ((EXO_IPC_TAG_FLAGS(r.tag) & kFlagOneWay) != 0) {
+        ++ring_stats_.doorbells;
+      } else {
+        answer_connect(r.words[0] == kConnectRing);
+      }
+      continue;
+    }
+    EXO_TRY(from_registers(r, &message));
+    *token = (message.flags() & kFlagOneWay) != 0 ? kNoReply : ReplyToken{1};
+    if (has_ring_ && token->value != kNoReply.value && ring_.readable()) {
+      // Sends the caller made before this call are in the ring: they go first.
+      stash_.label = message.label;
+      memcpy(stash_.bytes, message.bytes, message.size());
+      memcpy(stash_.handles, message.handles, sizeof(stash_.handles));
+      stashed_ = true;
+      stash_budget_ = ring_.capacity();
+      if (take_ring_message(message, token)) {
+        --stash_budget_;
+        return ok_status();
+      }
+      stashed_ = false;
+      message.label = stash_.label;
+      memcpy(message.bytes, stash_.bytes, stash_.size());
+      memcpy(message.handles, stash_.handles, sizeof(stash_.handles));
+      *token = ReplyToken{1};
+    }
+    return ok_status();
+  }
+}
 Status IpcServerTransport::reply(ReplyToken token, const Message& message) {
   if (token.value == kNoReply.value) return Error::kInvalidArgument;
   pending_reply_ = &message;

@@ -201,6 +201,10 @@ int main(int, char**) {
                        .value_or(0);
   if (ipc_send(init_endpoint, hello) < 0) return 4;
   proto::IpcServerTransport transport(*endpoint);
+  // write_async and any other one-way method travel over a ring sized by `queue` in serial.exo.
+  if (exo::Status ring = transport.open_ring<serial::Serial>(); !ring.ok()) {
+    print("serial: no one-way ring ({}); one-way sends come over IPC\n", ring.error());
+  }
   proto::ServeStats stats;
   for (;;) {
     // serve() returns only on a transport error (a malformed sender); keep serving.

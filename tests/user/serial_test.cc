@@ -1,6 +1,7 @@
 // serial_test: input typed on the serial port reaches a client of the serial server, through
 // the generated `serial` protocol over kernel IPC. It subscribes a notification, asks for a
-// line, waits for the interrupt-driven input and prints what it read. Run by the harness with
+// line, waits for the interrupt-driven input and prints what it read. On the way it writes a line
+// with the one-way write_async, which travels over the server's shared-memory ring. Run by the harness with
 // --input (tests/qemu/meson.build).
 #include "exo/print.h"
 #include "exo/proto/ipc_transport.h"
@@ -27,6 +28,9 @@ int main(int, char**) {
   }
   auto config = client.get_config();
   bool config_ok = config.ok() && config->config.baud == 115200 && config->config.data_bits == 8;
+  // One-way: through the server's MPSC ring, and out before the next (synchronous) print.
+  bool async_ok = client.write_async("serial_test: one-way over the ring\n").ok() &&
+                  transport.ring() != nullptr;
   print("serial_test: type a line\n");
   char line[128];
   exo::usize length = 0;
@@ -49,7 +53,7 @@ int main(int, char**) {
   }
   line[length] = '\0';
   print("serial_test: read '{}'\n", static_cast<const char*>(line));
-  int passed = (done && length > 0 ? 1 : 0) + (config_ok ? 1 : 0);
-  print("{} passed, {} failed\n", passed, 2 - passed);
-  return passed == 2 ? 0 : 1;
+  int passed = (done && length > 0 ? 1 : 0) + (config_ok ? 1 : 0) + (async_ok ? 1 : 0);
+  print("{} passed, {} failed\n", passed, 3 - passed);
+  return passed == 3 ? 0 : 1;
 }

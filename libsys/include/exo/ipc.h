@@ -19,40 +19,59 @@ struct IpcMessage {
   void* tail = nullptr;
 };
 
-// The raw operation: number, endpoint and options in (with EXO_IPC_DEADLINE, `deadline_ns` on
-// the monotonic clock), the status out, `message` in and out.
-inline int64_t ipc_raw(uint64_t number, Handle endpoint, uint64_t options, IpcMessage& message,
-                       uint64_t deadline_ns = 0) {
+// The registers of one IPC operation with the tag left packed (kernel/abi/ipc.h): the protocol
+// layer's fast path for messages without handles, which needs no unpacking into IpcMessage.
+struct IpcRegisters {
+  uint64_t tag = 0;
+  uint64_t words[EXO_IPC_MAX_WORDS] = {};
+};
+
+// The raw operation on IpcRegisters: number, endpoint and options in (with EXO_IPC_DEADLINE,
+// `deadline_ns` on the monotonic clock), the status out. `tail` is the tail buffer (sent from
+// and received into). On success of everything but send, `r` holds the received tag and words.
+inline int64_t ipc_raw_registers(uint64_t number, Handle endpoint, uint64_t options, void* tail,
+                                 IpcRegisters& r, uint64_t deadline_ns = 0) {
   uint64_t rax = number;
   uint64_t rdi = endpoint;
-  uint64_t rsi = EXO_IPC_TAG_FULL(message.label, message.word_count, message.handle_count,
-                                  message.tail_length, message.flags);
-  uint64_t rdx = message.words[0];
-  register uint64_t r10 asm("r10") = message.words[1];
-  register uint64_t r8 asm("r8") = message.words[2];
-  register uint64_t r9 asm("r9") = message.words[3];
-  register uint64_t r12 asm("r12") = message.words[4];
-  register uint64_t r13 asm("r13") = message.words[5];
+  uint64_t rsi = r.tag;
+  uint64_t rdx = r.words[0];
+  register uint64_t r10 asm("r10") = r.words[1];
+  register uint64_t r8 asm("r8") = r.words[2];
+  register uint64_t r9 asm("r9") = r.words[3];
+  register uint64_t r12 asm("r12") = r.words[4];
+  register uint64_t r13 asm("r13") = r.words[5];
   register uint64_t r14 asm("r14") = options;
-  register uint64_t r15 asm("r15") = reinterpret_cast<uint64_t>(message.tail);
+  register uint64_t r15 asm("r15") = reinterpret_cast<uint64_t>(tail);
   asm volatile("syscall"
                : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(r10), "+r"(r8), "+r"(r9),
                  "+r"(r12), "+r"(r13)
                : "r"(r14), "r"(r15), "b"(deadline_ns)
                : "rcx", "r11", "memory");
-  auto status = static_cast<int64_t>(rax);
+  r.tag = rsi;
+  r.words[0] = rdx;
+  r.words[1] = r10;
+  r.words[2] = r8;
+  r.words[3] = r9;
+  r.words[4] = r12;
+  r.words[5] = r13;
+  return static_cast<int64_t>(rax);
+}
+
+// The same on an IpcMessage: `message` in and out.
+inline int64_t ipc_raw(uint64_t number, Handle endpoint, uint64_t options, IpcMessage& message,
+                       uint64_t deadline_ns = 0) {
+  IpcRegisters r;
+  r.tag = EXO_IPC_TAG_FULL(message.label, message.word_count, message.handle_count,
+                           message.tail_length, message.flags);
+  for (int i = 0; i < EXO_IPC_MAX_WORDS; ++i) r.words[i] = message.words[i];
+  int64_t status = ipc_raw_registers(number, endpoint, options, message.tail, r, deadline_ns);
   if (status >= 0 && number != 65) {  // everything but send receives a message
-    message.label = EXO_IPC_TAG_LABEL(rsi);
-    message.word_count = static_cast<uint8_t>(EXO_IPC_TAG_WORDS(rsi));
-    message.handle_count = static_cast<uint8_t>(EXO_IPC_TAG_HANDLES(rsi));
-    message.tail_length = static_cast<uint16_t>(EXO_IPC_TAG_TAIL(rsi));
-    message.flags = static_cast<uint8_t>(EXO_IPC_TAG_FLAGS(rsi));
-    message.words[0] = rdx;
-    message.words[1] = r10;
-    message.words[2] = r8;
-    message.words[3] = r9;
-    message.words[4] = r12;
-    message.words[5] = r13;
+    message.label = EXO_IPC_TAG_LABEL(r.tag);
+    message.word_count = static_cast<uint8_t>(EXO_IPC_TAG_WORDS(r.tag));
+    message.handle_count = static_cast<uint8_t>(EXO_IPC_TAG_HANDLES(r.tag));
+    message.tail_length = static_cast<uint16_t>(EXO_IPC_TAG_TAIL(r.tag));
+    message.flags = static_cast<uint8_t>(EXO_IPC_TAG_FLAGS(r.tag));
+    for (int i = 0; i < EXO_IPC_MAX_WORDS; ++i) message.words[i] = r.words[i];
   }
   return status;
 }

@@ -8,6 +8,7 @@ namespace {
 
 // A notification with the shape ring_wait.h requires, so the templates are instantiated too.
 struct NullNotification {
+  static constexpr bool kWakesAll = false;
   uint64_t prepare() { return 0; }
   bool wait(uint64_t, uint64_t) { return true; }
   void signal() {}

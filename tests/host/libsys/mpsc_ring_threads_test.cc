@@ -41,16 +41,18 @@ struct Message {
   uint64_t seq;
 };
 
-struct Rig {
-  Rig(uint32_t capacity, uint32_t slot_bytes)
+template <typename Note>
+struct BasicRig {
+  BasicRig(uint32_t capacity, uint32_t slot_bytes)
       : region(MpscRing::bytes_for(capacity, slot_bytes)),
         consumer(MpscRing::create(region.mem, region.size, capacity, slot_bytes).release_value()) {}
   MpscRing producer() { return MpscRing::attach(region.mem, region.size).release_value(); }
   Region region;
   MpscRing consumer;
-  HostNotification consumer_note;
-  HostNotification space_note;
+  Note consumer_note;
+  Note space_note;
 };
+using Rig = BasicRig<HostNotification>;
 
 struct StressResult {
   uint64_t received = 0;
@@ -59,7 +61,8 @@ struct StressResult {
 
 // Each producer sends `per_producer` Messages with `mode`; in kFail mode it yields and retries on
 // kWouldBlock. The consumer blocks in recv() and checks order per producer.
-StressResult run_stress(Rig& rig, uint32_t producers, uint64_t per_producer, Backpressure mode,
+template <typename RigType>
+StressResult run_stress(RigType& rig, uint32_t producers, uint64_t per_producer, Backpressure mode,
                         std::atomic<uint64_t>* would_block = nullptr) {
   std::vector<std::thread> threads;
   std::atomic<uint64_t> send_errors{0};
@@ -372,6 +375,34 @@ TEST(MpscWakeups, TinyRingNeverStrandsAWaitingProducer) {
   EXPECT_EQ(rig.consumer_note.timeouts(), 0u);
   EXPECT_EQ(received, kMessages);
   EXPECT_GT(rig.space_note.waits(), 0u);
+}
+
+// The kernel's notification wakes one waiter per signal (HostWakeOneNotification models it).
+// Several producers sleep on a full two-slot ring at once while the consumer drains at random
+// speeds; one announcement gets one signal, so without the baton in send() (a producer that
+// slept signals again when it leaves) the others stay asleep until their per-wait timeout,
+// which counts as a failure here.
+TEST(MpscWakeOne, SeveralWaitingProducersAreAllWoken) {
+  constexpr uint32_t kProducers = 4;
+  constexpr uint64_t kPerProducer = 20'000;
+  BasicRig<HostWakeOneNotification> rig(2, sizeof(Message));
+  StressResult r = run_stress(rig, kProducers, kPerProducer, Backpressure::kWait);
+  EXPECT_EQ(r.errors, 0u);
+  EXPECT_EQ(r.received, kProducers * kPerProducer);
+  EXPECT_EQ(rig.space_note.timeouts(), 0u);
+  EXPECT_EQ(rig.consumer_note.timeouts(), 0u);
+  EXPECT_GT(rig.space_note.waits(), 0u);
+}
+
+TEST(MpscWakeOne, StressWithWakeOneNotifications) {
+  for (uint32_t producers : {1u, 2u, 4u}) {
+    BasicRig<HostWakeOneNotification> rig(64, sizeof(Message));
+    StressResult r = run_stress(rig, producers, 50'000, Backpressure::kWait);
+    EXPECT_EQ(r.errors, 0u);
+    EXPECT_EQ(r.received, producers * 50'000u);
+    EXPECT_EQ(rig.space_note.timeouts(), 0u);
+    EXPECT_EQ(rig.consumer_note.timeouts(), 0u);
+  }
 }
 
 }  // namespace

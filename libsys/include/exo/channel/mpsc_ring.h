@@ -153,6 +153,10 @@ class MpscRing {
     return MpscRing(static_cast<uint8_t*>(mem), capacity, slot_bytes, /*consumer=*/false);
   }
 
+  // A placeholder handle on no ring, for a member that gets a real handle later by assignment.
+  // No operation may be called on it.
+  static MpscRing unattached() { return MpscRing(nullptr, ring_layout::kMinCapacity, 1, false); }
+
   uint32_t capacity() const { return capacity_; }
   // The largest message try_send accepts, and the buffer size that lets try_recv always succeed.
   uint32_t max_payload() const { return slot_bytes_; }

@@ -16,13 +16,20 @@ enum class Backpressure : uint8_t {
 inline constexpr uint64_t kWaitForever = ~uint64_t{0};
 
 // A Notification must provide, callable from any thread:
+//   static constexpr bool kWakesAll;                true: signal() wakes every current waiter
+//                                                   (a futex broadcast); false: it wakes one,
+//                                                   or leaves a pending bit for the next wait
 //   uint64_t prepare();                             a wait token, taken BEFORE the ring's
 //                                                   prepare_sleep()/prepare_wait_space()
 //   bool wait(uint64_t token, uint64_t timeout_ns); sleeps unless signal() ran since prepare()
-//                                                   returned `token`; false on timeout
-//   void signal();                                  wakes every current waiter
-// "Every" matters for the space notification, on which several producers may sleep at once; an
-// event with a single pending bit would wake one and strand the rest (docs/channels.md).
+//                                                   returned `token` (it may also return early
+//                                                   for an older signal); false on timeout
+//   void signal();
+// Several producers may sleep on the space notification at once, and one announcement in
+// producers_waiting gets one signal. With a wake-one notification (the kernel's) that signal
+// reaches one producer and the others would be stranded, so a producer that slept passes the
+// wake-up on (signals again) when it leaves send(): the baton of docs/channels.md, "Several
+// producers waiting for space".
 
 // Sends one message. With kWait, each sleep lasts at most timeout_ns; when it expires and the
 // ring is still full the result is kTimedOut. Other errors are try_send's.
@@ -31,17 +38,22 @@ Status send(MpscRing& ring, const void* msg, usize len, Backpressure mode,
             Notification& consumer_note, Notification& space_note,
             uint64_t timeout_ns = kWaitForever) {
   bool timed_out = false;
+  bool slept = false;
   for (;;) {
     bool wake = false;
     Status status = ring.try_send(msg, len, &wake);
     if (wake) consumer_note.signal();
-    if (status.ok() || status.error() != Error::kWouldBlock || mode == Backpressure::kFail) {
+    if (status.ok() || status.error() != Error::kWouldBlock || mode == Backpressure::kFail ||
+        timed_out) {
+      // The baton: this producer may have taken the only signal meant for all waiters.
+      if (!Notification::kWakesAll && slept) space_note.signal();
+      if (!status.ok() && status.error() == Error::kWouldBlock && timed_out) return Error::kTimedOut;
       return status;
     }
-    if (timed_out) return Error::kTimedOut;
     uint64_t token = space_note.prepare();
     if (!ring.prepare_wait_space()) continue;
     timed_out = !space_note.wait(token, timeout_ns);
+    slept = true;
   }
 }
 

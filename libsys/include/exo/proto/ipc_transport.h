@@ -6,50 +6,232 @@
 //   tail        = the rest of the body (up to 4 KiB), copied by the kernel buffer to buffer
 // A call is one ipc_call; a server answers with its next receive (one ipc_reply_recv), so
 // serve it from a loop (exo::proto::serve does).
+// One-way sends travel over the channel's MPSC ring in shared memory when the server opened one
+// (IpcServerTransport::open_ring); the client fetches the ring's handles with one transport-level
+// call (ordinal 0) at its first send. docs/channels.md, "Channels over the kernel".
 #pragma once
 
+#include "exo/channel/kernel_notification.h"
+#include "exo/channel/mpsc_ring.h"
+#include "exo/channel/ring_wait.h"
 #include "exo/ipc.h"
 #include "exo/proto/transport.h"
 
 namespace exo::proto {
 
+// Bytes of a body of `size` that travel in words 1..5 with `handles` handles (the rest is tail).
+constexpr size_t ipc_head_bytes(size_t size, size_t handles) {
+  size_t capacity = (EXO_IPC_MAX_WORDS - 1 - handles) * 8;
+  return size < capacity ? size : capacity;
+}
+
+// Body bytes [p, p + 8) as a little-endian word with only the first `valid` bytes kept, so that
+// stale bytes of a reused buffer (another client's earlier reply, on a server) never travel.
+inline uint64_t ipc_body_word(const uint8_t* p, size_t valid) {
+  uint64_t word;
+  __builtin_memcpy(&word, p, sizeof(word));
+  return valid >= 8 ? word : word & ((uint64_t{1} << (8 * valid)) - 1);
+}
+
+Status to_ipc_with_handles(const Message& message, sys::IpcMessage* ipc);
+Status from_ipc_with_handles(const sys::IpcMessage& ipc, Message* message);
+
 // Packs `message` into `ipc`, the tail pointing into `message` itself. kInvalidArgument for a
-// label the protocol layer would not produce.
-Status to_ipc(const Message& message, sys::IpcMessage* ipc);
+// label the protocol layer would not produce. Inline, with the IPC stub, so that a message
+// without handles goes from its buffer to the registers with no intermediate copy.
+[[gnu::always_inline]] inline Status to_ipc(const Message& message, sys::IpcMessage* ipc) {
+  uint64_t label = message.label;
+  if (!label_valid(label)) return Error::kInvalidArgument;
+  size_t size = label_size(label);
+  size_t handles = label_handles(label);
+  ipc->label = label_ordinal(label);
+  ipc->flags = label_flags(label);
+  ipc->handle_count = static_cast<uint8_t>(handles);
+  ipc->words[0] = size;
+  size_t head = ipc_head_bytes(size, handles);
+  ipc->tail_length = static_cast<uint16_t>(size - head);
+  ipc->tail = ipc->tail_length != 0 ? const_cast<uint8_t*>(message.bytes + head) : nullptr;
+  if (handles != 0) return to_ipc_with_handles(message, ipc);
+  // Only the words the body needs (the kernel zeroes the rest for the receiver).
+  size_t words = (head + 7) / 8;
+  ipc->word_count = static_cast<uint8_t>(1 + words);
+  for (size_t i = 0; i < EXO_IPC_MAX_WORDS - 1; ++i) {
+    ipc->words[1 + i] = i < words ? ipc_body_word(message.bytes + 8 * i, head - 8 * i) : 0;
+  }
+  return ok_status();
+}
+
 // Unpacks a received `ipc` into `message`. The tail was received at `tail_at`, which must be
 // message.bytes + kIpcTailOffset (where receivers put it); it is moved to its place here.
 // kMalformed when the sizes disagree (a sender that is not a protocol client).
-Status from_ipc(const sys::IpcMessage& ipc, Message* message);
+[[gnu::always_inline]] inline Status from_ipc(const sys::IpcMessage& ipc, Message* message) {
+  size_t handles = ipc.handle_count;
+  size_t size = ipc.words[0];
+  if (ipc.word_count == 0 || handles > kMaxHandles || size > kMaxBodyBytes) return Error::kMalformed;
+  size_t head = ipc_head_bytes(size, handles);
+  if (ipc.tail_length != size - head) return Error::kMalformed;
+  if (handles != 0) return from_ipc_with_handles(ipc, message);
+  // The kernel zeroes words past the count, so all five go to the buffer as they are (the tail
+  // lands after them); the count must still cover the head.
+  if ((ipc.word_count - 1u) * 8 < head) return Error::kMalformed;
+  for (size_t i = 0; i < EXO_IPC_MAX_WORDS - 1; ++i) {
+    __builtin_memcpy(message->bytes + 8 * i, &ipc.words[1 + i], sizeof(uint64_t));
+  }
+  message->label = make_label(ipc.label, ipc.flags, 0, size);
+  return ok_status();
+}
+
+// The fast path's halves: a message without handles whose body fits the five words (the common
+// case) goes between its buffer and IpcRegisters with the tag kept packed.
+// True (and `r` filled) when `message` qualifies; its label must be valid.
+[[gnu::always_inline]] inline bool to_registers(const Message& message, sys::IpcRegisters* r) {
+  uint64_t label = message.label;
+  size_t size = label_size(label);
+  if (label_handles(label) != 0 || size > (EXO_IPC_MAX_WORDS - 1) * 8 || !label_valid(label)) {
+    return false;
+  }
+  size_t words = (size + 7) / 8;
+  r->tag = EXO_IPC_TAG_FULL(label_ordinal(label), 1 + words, 0, 0, label_flags(label));
+  r->words[0] = size;
+  for (size_t i = 0; i < EXO_IPC_MAX_WORDS - 1; ++i) {
+    r->words[1 + i] = i < words ? ipc_body_word(message.bytes + 8 * i, size - 8 * i) : 0;
+  }
+  return true;
+}
+
+// Unpacks received registers (a tail, if any, already at message.bytes + kIpcTailOffset).
+[[gnu::always_inline]] inline Status from_registers(const sys::IpcRegisters& r, Message* message) {
+  uint64_t tag = r.tag;
+  if (EXO_IPC_TAG_HANDLES(tag) == 0 && EXO_IPC_TAG_TAIL(tag) == 0) {
+    size_t size = r.words[0];
+    // Without handles or tail the body is the words alone, and the count must cover it.
+    if (size > (EXO_IPC_MAX_WORDS - 1) * 8 || EXO_IPC_TAG_WORDS(tag) == 0 ||
+        (EXO_IPC_TAG_WORDS(tag) - 1u) * 8 < size) {
+      return Error::kMalformed;
+    }
+    for (size_t i = 0; i < EXO_IPC_MAX_WORDS - 1; ++i) {
+      __builtin_memcpy(message->bytes + 8 * i, &r.words[1 + i], sizeof(uint64_t));
+    }
+    message->label = make_label(EXO_IPC_TAG_LABEL(tag), uint8_t(EXO_IPC_TAG_FLAGS(tag)), 0, size);
+    return ok_status();
+  }
+  sys::IpcMessage ipc;
+  ipc.label = EXO_IPC_TAG_LABEL(tag);
+  ipc.word_count = static_cast<uint8_t>(EXO_IPC_TAG_WORDS(tag));
+  ipc.handle_count = static_cast<uint8_t>(EXO_IPC_TAG_HANDLES(tag));
+  ipc.tail_length = static_cast<uint16_t>(EXO_IPC_TAG_TAIL(tag));
+  ipc.flags = static_cast<uint8_t>(EXO_IPC_TAG_FLAGS(tag));
+  for (size_t i = 0; i < EXO_IPC_MAX_WORDS; ++i) ipc.words[i] = r.words[i];
+  return from_ipc(ipc, message);
+}
 
 // Where a receiver lets the kernel write a tail: the body offset of the tail when the message
 // has no handles (the common case needs no move).
 inline constexpr size_t kIpcTailOffset = 40;
 
+// Ordinal 0 belongs to the transport (protocol ordinals start at 1). Label 0 with no flags is a
+// call asking for the channel's ring ("connect"); label 0 with kFlagOneWay is the server's own
+// doorbell. Neither reaches a dispatcher.
+inline constexpr uint32_t kTransportOrdinal = 0;
+// words[0] of a connect request, so that a stray ordinal-0 call is not taken for one.
+inline constexpr uint64_t kConnectRing = 0x676e6952'74636e43;  // "CnctRing"
+
 class IpcTransport final : public Transport {
  public:
   explicit IpcTransport(uint32_t endpoint) : endpoint_(endpoint) {}
   Status call(const Message& request, Message& response) override;
-  // One-way over IPC send (a rendezvous; the shared-memory ring is not wired to the kernel
-  // yet). kWouldBlock with SendMode::kFail when no server thread is waiting.
+  // One-way. Over the channel's ring when the server has one: SendMode::kFail returns
+  // kWouldBlock on a full ring, kWait sleeps on the ring's space notification. The first send
+  // connects (one call, then a map); a server without a ring gets an IPC send instead (a
+  // rendezvous; kFail maps to EXO_IPC_NONBLOCK). Thread-safe.
   Status send(const Message& message, SendMode mode) override;
 
+  // Fetches and maps the ring now rather than at the first send. kUnsupported when the server
+  // has no ring; the transport's errors otherwise. Idempotent and thread-safe.
+  Status connect_ring();
+  // The producer's view of the ring, for tests that play a hostile client; null before a
+  // successful connect_ring(). The mapping stays for the transport's lifetime.
+  channel::MpscRing* ring() { return ring_state() == kReady ? &ring_ : nullptr; }
+  void* ring_memory() const { return ring_memory_; }
+  usize ring_bytes() const { return ring_bytes_; }
+  sys::Handle consumer_notification() const { return consumer_note_.handle(); }
+
  private:
+  enum : uint32_t { kUnknown, kConnecting, kReady, kNoRing };
+  uint32_t ring_state() const { return __atomic_load_n(&ring_state_, __ATOMIC_ACQUIRE); }
+  Status attach_ring(const sys::IpcMessage& reply);
+
   uint32_t endpoint_;
+  uint32_t ring_state_ = kUnknown;
+  channel::MpscRing ring_ = channel::MpscRing::unattached();
+  channel::KernelNotification consumer_note_;
+  channel::KernelNotification space_note_;
+  void* ring_memory_ = nullptr;
+  usize ring_bytes_ = 0;
+};
+
+// What the server transport saw on its ring, for tests and diagnostics.
+struct RingStats {
+  uint64_t received = 0;   // messages handed to the dispatcher
+  uint64_t malformed = 0;  // corrupt slots and messages that were not one-way protocol messages
+  uint64_t doorbells = 0;  // wake-ups that reached the serving thread
+  uint64_t connects = 0;   // clients given the ring
 };
 
 class IpcServerTransport final : public ServerTransport {
  public:
-  // `endpoint` needs the read right.
+  // `endpoint` needs the read right (and the write right once a ring is open: the doorbell
+  // thread sends on it).
   explicit IpcServerTransport(uint32_t endpoint) : endpoint_(endpoint) {}
+  // Gives the channel a one-way ring of `capacity` slots of `slot_bytes` (label + body) in a new
+  // memory object, its two notifications and the doorbell thread that turns the consumer
+  // notification into a wake-up of the serving thread. Call once, before serving. Usually
+  // open_ring<Protocol>(), which sizes it from the protocol's `queue` declaration.
+  Status open_ring(uint32_t capacity, uint32_t slot_bytes);
+  template <typename Protocol>
+  Status open_ring() {
+    return open_ring(Protocol::kQueueCapacity, Protocol::kSendSlotBytes);
+  }
+
+  // The next call or one-way message: the ring's messages first, then the endpoint (which it
+  // sleeps on, announced to the ring's producers, when the ring is empty). Corrupt ring contents
+  // are dropped and counted (ring_stats()), never returned. After kRingBurst ring messages in a
+  // row it looks at the endpoint once, so a flood of sends cannot starve calls. A call that
+  // finds messages in the ring waits (copied aside) until up to one ring's worth of them has
+  // been returned, so a client's sends are handled before its later calls (unless another
+  // producer's unfinished slot sits ahead of them).
   Status receive(Message& message, ReplyToken* token) override;
   // Keeps the reply for the next receive(), which sends it with ipc_reply_recv. `message`
   // must stay untouched until then (exo::proto::serve's reply buffer does).
   Status reply(ReplyToken token, const Message& message) override;
   void discard_handles(const Message& message) override;
 
+  const RingStats& ring_stats() const { return ring_stats_; }
+  static constexpr uint32_t kRingBurst = 64;
+
  private:
+  bool take_ring_message(Message& message, ReplyToken* token);
+  void answer_connect(bool asked_for_ring);
+
   uint32_t endpoint_;
   const Message* pending_reply_ = nullptr;
+  // A transport-level answer (to a connect) waiting for the next receive, like pending_reply_.
+  bool pending_control_ = false;
+  sys::IpcMessage control_reply_;
+
+  bool has_ring_ = false;
+  channel::MpscRing ring_ = channel::MpscRing::unattached();
+  sys::Handle ring_vmo_ = 0;
+  usize ring_bytes_ = 0;
+  channel::KernelNotification consumer_note_;
+  channel::KernelNotification space_note_;
+  uint32_t ring_streak_ = 0;
+  RingStats ring_stats_;
+  // A received call held back behind the ring's messages; returned after at most
+  // `stash_budget_` of them.
+  bool stashed_ = false;
+  uint32_t stash_budget_ = 0;
+  Message stash_;
 };
 
 }  // namespace exo::proto
