@@ -95,7 +95,8 @@ int main(int argc, char** argv) {
   }
   Handle ports = start_handle(EXO_START_HANDLE_USER + 0);
   Handle line = start_handle(EXO_START_HANDLE_USER + 1);
-  expect_true("init gave COM2's ports and IRQ 3", ports != kInvalidHandle && line != kInvalidHandle);
+  expect_true("init gave COM2's ports and IRQ 3",
+              ports != kInvalidHandle && line != kInvalidHandle);
   if (ports == kInvalidHandle || line == kInvalidHandle) return exo::user_test::finish();
   expect_true("ioport_enable", ioport_enable(ports).ok());
   expect_true("the driver pins itself to CPU 0 (where ISA interrupts arrive)",
@@ -105,7 +106,8 @@ int main(int argc, char** argv) {
   // this benchmark cannot run on: its own status, no "passed, failed" line.
   arch::outb(kCom2 + kScratch, 0x5a);
   if (arch::inb(kCom2 + kScratch) != 0x5a) {
-    print("irq_bench: no 16550 answers at 0x2f8 (QEMU needs a second -serial, e.g. -serial null)\n");
+    print(
+        "irq_bench: no 16550 answers at 0x2f8 (QEMU needs a second -serial, e.g. -serial null)\n");
     return kStatusNoUart;
   }
   arch::outb(kCom2 + kInterruptEnable, 0);
@@ -113,7 +115,8 @@ int main(int argc, char** argv) {
   arch::outb(kCom2 + kInterruptId, 0);  // FCR: FIFOs off
   arch::outb(kCom2 + kModemControl, kMcrOut2);
   (void)arch::inb(kCom2 + kInterruptId);
-  expect_true("its transmitter is empty", (arch::inb(kCom2 + kLineStatus) & kLsrTransmitEmpty) != 0);
+  expect_true("its transmitter is empty",
+              (arch::inb(kCom2 + kLineStatus) & kLsrTransmitEmpty) != 0);
 
   exo::Result<Handle> irq = notification_create();
   exo::Result<Handle> go = notification_create();
@@ -126,7 +129,8 @@ int main(int argc, char** argv) {
 
   g_trigger_cpu = cross ? 1 : 0;
   g_rounds = samples + 100;  // the first 100 are not recorded
-  exo::Result<Handle> thread = thread_create(&trigger, nullptr, g_trigger_stack, sizeof(g_trigger_stack));
+  exo::Result<Handle> thread =
+      thread_create(&trigger, nullptr, g_trigger_stack, sizeof(g_trigger_stack));
   expect_true("the trigger thread started", thread.ok());
   if (!thread.ok()) return exo::user_test::finish();
   exo::Result<uint64_t> pinned = notification_wait(g_ready);
@@ -159,10 +163,11 @@ int main(int argc, char** argv) {
   g_samples.sort();
   uint64_t khz = ns != 0 ? cycles * 1000000 / ns : 0;
   auto to_ns = [khz](uint64_t c) { return khz != 0 ? c * 1000000 / khz : 0; };
-  print("bench irq_to_user_driver_{}: median {} cycles, p99 {} cycles, min {}, max {} ({} "
-        "samples; COM2 THR-empty interrupt on IRQ 3, trigger on CPU {}, driver on CPU 0) = "
-        "median {} ns, p99 {} ns at {} kHz\n",
-        mode, g_samples.median(), g_samples.p99(), g_samples.min(), g_samples.max(),
-        g_samples.count, g_trigger_cpu, to_ns(g_samples.median()), to_ns(g_samples.p99()), khz);
+  print(
+      "bench irq_to_user_driver_{}: median {} cycles, p99 {} cycles, min {}, max {} ({} "
+      "samples; COM2 THR-empty interrupt on IRQ 3, trigger on CPU {}, driver on CPU 0) = "
+      "median {} ns, p99 {} ns at {} kHz\n",
+      mode, g_samples.median(), g_samples.p99(), g_samples.min(), g_samples.max(), g_samples.count,
+      g_trigger_cpu, to_ns(g_samples.median()), to_ns(g_samples.p99()), khz);
   return exo::user_test::finish();
 }

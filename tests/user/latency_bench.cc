@@ -25,7 +25,9 @@ using exo::user_test::expect_true;
 constexpr int kMaxSamples = 100000;
 exo::user_test::LatencySamples<kMaxSamples> g_samples;
 
-uint64_t mask_of(uint32_t cpu) { return uint64_t{1} << cpu; }
+uint64_t mask_of(uint32_t cpu) {
+  return uint64_t{1} << cpu;
+}
 
 uint32_t current_cpu() {
   uint32_t cpu = 0;
@@ -41,10 +43,11 @@ void report(const char* name, const char* what, uint64_t start_ns, uint64_t star
   uint64_t khz = ns != 0 ? cycles * 1000000 / ns : 0;
   g_samples.sort();
   auto to_ns = [khz](uint64_t c) { return khz != 0 ? c * 1000000 / khz : 0; };
-  print("bench {}: median {} cycles, p99 {} cycles, min {}, max {} ({} samples; {}) "
-        "= median {} ns, p99 {} ns at {} kHz\n",
-        name, g_samples.median(), g_samples.p99(), g_samples.min(), g_samples.max(),
-        g_samples.count, what, to_ns(g_samples.median()), to_ns(g_samples.p99()), khz);
+  print(
+      "bench {}: median {} cycles, p99 {} cycles, min {}, max {} ({} samples; {}) "
+      "= median {} ns, p99 {} ns at {} kHz\n",
+      name, g_samples.median(), g_samples.p99(), g_samples.min(), g_samples.max(), g_samples.count,
+      what, to_ns(g_samples.median()), to_ns(g_samples.p99()), khz);
 }
 
 // ---- IPC call + reply -----------------------------------------------------------------------
@@ -59,7 +62,8 @@ Server start_server(uint32_t cpu) {
   Server server;
   exo::Result<Handle> bootstrap = exo::sys::endpoint_create();
   if (!bootstrap.ok()) return server;
-  exo::Result<Handle> for_server = exo::sys::handle_duplicate(*bootstrap, EXO_RIGHT_WRITE | EXO_RIGHT_TRANSFER);
+  exo::Result<Handle> for_server =
+      exo::sys::handle_duplicate(*bootstrap, EXO_RIGHT_WRITE | EXO_RIGHT_TRANSFER);
   if (!for_server.ok()) return server;
   char pin[16] = "cpu=";
   pin[4] = static_cast<char>('0' + cpu);  // CPUs 0..9 are enough here
@@ -109,7 +113,9 @@ void bench_ipc(const char* name, uint32_t server_cpu, int samples) {
     uint64_t t0 = exo::sys::arch::rdtscp(cpu_before);
     int64_t status = exo::sys::ipc_call(server.endpoint, m);
     uint64_t t1 = exo::sys::arch::rdtscp(cpu_after);
-    if (status != 0 || m.words[0] != static_cast<uint64_t>(i) || m.words[1] != ~static_cast<uint64_t>(i)) ++wrong_replies;
+    if (status != 0 || m.words[0] != static_cast<uint64_t>(i) ||
+        m.words[1] != ~static_cast<uint64_t>(i))
+      ++wrong_replies;
     if (cpu_before != 0 || cpu_after != 0) ++moved;
     if (i >= 0) g_samples.add(t1 - t0);
   }
