@@ -82,10 +82,12 @@
   /* (handle) -> the rights in bits 0..31, the object type (EXO_OBJECT_*) in bits 32..47. */    \
   X(28, handle_info, 1)                                                                       \
   /* (priority) -> 0. The calling thread's priority, 1..EXO_PRIORITY_MAX_USER (default 16). */ \
-  X(29, thread_set_priority, 1)
+  X(29, thread_set_priority, 1)                                                               \
+  /* (cpu_mask) -> 0. Pins the calling thread to the CPUs in the mask and moves it there. */    \
+  X(30, thread_set_affinity, 1)
 
 /* One more than the highest number in the table; dispatch tables are this long. */
-#define EXO_SYSCALL_COUNT 30
+#define EXO_SYSCALL_COUNT 31
 #define EXO_SYSCALL_MAX_ARGUMENTS 6
 
 #ifndef __ASSEMBLER__

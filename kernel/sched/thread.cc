@@ -661,6 +661,31 @@ Status Thread::make_user(void* process, uint64_t address_space_root, uint16_t pc
   return ok_status();
 }
 
+Status thread_set_own_affinity(const sched::CpuMask& mask) {
+  // Interrupts stay off from here to the switch: this thread must not be preempted (and so
+  // requeued here) between leaving the run queue's current slot and switching away.
+  uint64_t flags = arch::irq_save();
+  CpuScheduler& cpu = this_cpu();
+  Thread* self = cpu.current;
+  EXO_ASSERT(!I::is_idle(*self));
+  // A running thread is on no queue, so its affinity may change (sched_entity.h).
+  Status set = self->set_affinity(mask);
+  if (!set.ok() || self->may_run_on(cpu.index)) {
+    arch::irq_restore(flags);
+    return set;
+  }
+  cpu.lock.acquire_irqs_off();
+  cpu.queue.charge_current(clock::now_ns());
+  cpu.queue.clear_current();
+  cpu.lock.release_irqs_off();
+  // Queued on an allowed CPU while it still runs here, as a thread woken on another CPU just
+  // after it blocked: that CPU waits for on_cpu_ to drop before it resumes it (switch_to).
+  wake(*self);
+  cpu.lock.acquire_irqs_off();
+  release_and_reap(switch_away(cpu, clock::now_ns()), flags);
+  return ok_status();
+}
+
 void thread_discard_unstarted(Thread& thread) {
   EXO_ASSERT(thread.state_ == sched::ThreadState::kNew);
   mm::free_kernel_stack(I::stack(thread));

@@ -174,6 +174,13 @@ bool can_switch_directly(const Thread& next);
 // deadline it must still hold it (block_on_until).
 void wake(Thread& thread);
 
+// Restricts the calling thread to the CPUs in `mask` (ring 3's thread_set_affinity). When the
+// CPU it runs on is not in the mask it leaves it at once: it is queued on an allowed CPU the way
+// wake() places a thread and this CPU switches away; it returns running on an allowed CPU.
+// kInvalidArgument for an empty mask; the caller checks that the CPUs are online.
+// Precondition: thread context, not the idle thread, no spinlock held.
+Status thread_set_own_affinity(const sched::CpuMask& mask);
+
 // Frees a thread that was created and never started (its start-up failed half way).
 void thread_discard_unstarted(Thread& thread);
 

@@ -11,7 +11,7 @@ namespace exo::kbench {
 
 class Context {
  public:
-  static constexpr int kMaxSamples = 64;
+  static constexpr int kMaxSamples = 1000;
   // Records one sample: `cycles` spent on `operations` operations.
   void record(uint64_t cycles, uint64_t operations);
   // Times `rounds` rounds of `operations` calls of op() each, recording one sample per round.

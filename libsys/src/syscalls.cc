@@ -72,6 +72,10 @@ void yield() {
   (void)raw::yield();
 }
 
+Status thread_set_affinity(uint64_t cpu_mask) {
+  return to_status(raw::thread_set_affinity(cpu_mask));
+}
+
 Status sleep(uint64_t nanoseconds) {
   return to_status(raw::sleep(nanoseconds));
 }

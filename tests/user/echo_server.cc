@@ -5,17 +5,28 @@
 //   label 2 (exit): exits with status 5 without replying (the caller must get an error);
 //   label 3 (add):  replies with words[0] + words[1] in words[0];
 //   label 4 (reverse): replies with the tail reversed;
-//   label 5 (slow): sleeps words[0] nanoseconds, then echoes (a caller's deadline may pass).
+//   label 5 (slow): sleeps words[0] nanoseconds, then echoes (a caller's deadline may pass);
+//   label 6 (where): replies with the index of the CPU it runs on in words[0].
+// With the argument cpu=N it first pins itself to CPU N (tests/user/latency_bench.cc).
 #include "exo/ipc.h"
 #include "exo/print.h"
 #include "exo/syscall.h"
+#include "libsys/src/arch/x86_64/cpu.h"
 
 namespace {
 constexpr uint32_t kBootstrapRole = EXO_START_HANDLE_USER;
 }
 
-int main(int, char**) {
+int main(int argc, char** argv) {
   using namespace exo::sys;
+  if (argc > 1 && argv[1][0] == 'c' && argv[1][1] == 'p' && argv[1][2] == 'u' && argv[1][3] == '=') {
+    uint32_t cpu = 0;
+    for (const char* c = argv[1] + 4; *c >= '0' && *c <= '9'; ++c) cpu = cpu * 10 + (*c - '0');
+    if (cpu >= 64 || !thread_set_affinity(uint64_t{1} << cpu).ok()) {
+      print("echo_server: cannot run on CPU {}\n", cpu);
+      return 4;
+    }
+  }
   Handle bootstrap = start_handle(kBootstrapRole);
   exo::Result<Handle> endpoint = endpoint_create();
   if (bootstrap == kInvalidHandle || !endpoint.ok()) {
@@ -63,6 +74,15 @@ int main(int, char**) {
       case 5:
         (void)sleep(m.words[0]);
         break;
+      case 6: {
+        uint32_t cpu = 0;
+        (void)exo::sys::arch::rdtscp(cpu);
+        m.words[0] = cpu;
+        m.word_count = 1;
+        m.handle_count = 0;
+        m.tail_length = 0;
+        break;
+      }
       default:
         m.label = 0xffffffff;
         m.word_count = 0;

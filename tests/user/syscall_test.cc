@@ -4,6 +4,7 @@
 #include "exo/print.h"
 #include "exo/string.h"
 #include "kernel/abi/status_map.h"
+#include "libsys/src/arch/x86_64/cpu.h"
 #include "libsys/src/arch/x86_64/raw_syscall.h"
 
 namespace {
@@ -342,6 +343,39 @@ void test_exit_stops_other_threads() {
   (void)raw::handle_close(object.status);
 }
 
+uint32_t cpu_now() {
+  uint32_t cpu = 0;
+  (void)exo::sys::arch::rdtscp(cpu);
+  return cpu;
+}
+
+// thread_set_affinity: bad masks refused; pinned to each CPU in turn, the thread runs there
+// (rdtscp reports the CPU, IA32_TSC_AUX) and stays there across a yield and a sleep.
+void test_affinity(uint32_t cpus) {
+  expect_status("thread_set_affinity with no CPU", raw::thread_set_affinity(0).status,
+                EXO_ERR_INVALID_ARGUMENT);
+  expect_status("thread_set_affinity naming a CPU that is not online",
+                raw::thread_set_affinity(uint64_t{1} << cpus).status, EXO_ERR_INVALID_ARGUMENT);
+  expect_status("thread_set_affinity with every bit", raw::thread_set_affinity(~0ull).status,
+                EXO_ERR_INVALID_ARGUMENT);
+  expect_status("thread_set_affinity with bit 63", raw::thread_set_affinity(1ull << 63).status,
+                EXO_ERR_INVALID_ARGUMENT);
+  for (uint32_t round = 0; round < 2; ++round) {
+    for (uint32_t cpu = 0; cpu < cpus; ++cpu) {
+      expect_status("thread_set_affinity to one CPU", raw::thread_set_affinity(uint64_t{1} << cpu).status,
+                    EXO_OK);
+      bool there = cpu_now() == cpu;
+      exo::sys::yield();
+      there = there && cpu_now() == cpu;
+      (void)exo::sys::sleep(1000000);
+      there = there && cpu_now() == cpu;
+      expect_true("a pinned thread runs on its CPU, also after a yield and a sleep", there);
+    }
+  }
+  expect_status("thread_set_affinity to every online CPU",
+                raw::thread_set_affinity((uint64_t{1} << cpus) - 1).status, EXO_OK);
+}
+
 void test_shutdown_refused() {
   expect_status("debug_shutdown from a process other than init", raw::debug_shutdown(0).status,
                 EXO_ERR_ACCESS_DENIED);
@@ -349,9 +383,15 @@ void test_shutdown_refused() {
 
 }  // namespace
 
-int main(int, char**) {
+// `syscall_test cpus=N`: the machine has N CPUs (1 by default), for the affinity checks.
+int main(int argc, char** argv) {
   print("syscall_test: {} syscalls in the table\n",
         sizeof(exo::abi::kSyscalls) / sizeof(exo::abi::kSyscalls[0]));
+  uint32_t cpus = 1;
+  if (argc > 1 && strncmp(argv[1], "cpus=", 5) == 0) {
+    cpus = 0;
+    for (const char* c = argv[1] + 5; *c >= '0' && *c <= '9'; ++c) cpus = cpus * 10 + (*c - '0');
+  }
   test_unknown_numbers();
   test_debug_log();
   test_clock_sleep_yield();
@@ -361,6 +401,7 @@ int main(int, char**) {
   test_fpu_state();
   test_processes();
   test_exit_stops_other_threads();
+  test_affinity(cpus);
   test_shutdown_refused();
   return exo::user_test::finish();
 }

@@ -123,6 +123,7 @@ inline constexpr uint32_t kLeaf1EcxXsave = 1u << 26;
 inline constexpr uint32_t kLeaf7EbxSmep = 1u << 7;
 inline constexpr uint32_t kLeaf7EbxInvpcid = 1u << 10;
 inline constexpr uint32_t kLeaf7EbxSmap = 1u << 20;
+inline constexpr uint32_t kLeaf80000001EdxRdtscp = 1u << 27;
 }  // namespace cpuid_bits
 
 // Control-register bits the kernel sets (Intel SDM vol. 3, 2.5) and EFER bits (vol. 4, 2-2).
@@ -152,6 +153,7 @@ inline constexpr uint32_t kFmask = 0xc0000084;
 inline constexpr uint32_t kFsBase = 0xc0000100;
 inline constexpr uint32_t kGsBase = 0xc0000101;
 inline constexpr uint32_t kKernelGsBase = 0xc0000102;
+inline constexpr uint32_t kTscAux = 0xc0000103;
 }  // namespace msr
 
 }  // namespace exo::arch

@@ -28,6 +28,11 @@ void install(PerCpu& block) {
   // (swapgs, IA32_KERNEL_GS_BASE; syscall_entry.S, exception_entry.S).
   wrmsr(msr::kGsBase, reinterpret_cast<uint64_t>(&block));
   wrmsr(msr::kKernelGsBase, 0);
+  // rdtscp returns IA32_TSC_AUX in ecx: the CPU index, so ring 3 can tell where it runs (as
+  // Linux's getcpu does; Intel SDM vol. 2B, RDTSCP). Without RDTSCP the MSR does not exist.
+  if ((cpuid(0x80000001).edx & cpuid_bits::kLeaf80000001EdxRdtscp) != 0) {
+    wrmsr(msr::kTscAux, block.index);
+  }
   if (block.index == 0) g_boot_installed = true;
 }
 

@@ -34,6 +34,9 @@ void yield();
 // higher runs first, and IPC senders queue by it.
 Status thread_set_priority(uint32_t priority);
 Status sleep(uint64_t nanoseconds);
+// Pins the calling thread to the CPUs in `cpu_mask` (bit n: CPU n, every bit an online CPU) and
+// moves it onto one of them before returning.
+Status thread_set_affinity(uint64_t cpu_mask);
 // Nanoseconds since boot on the monotonic clock.
 Result<uint64_t> clock_get(uint32_t clock_id = EXO_CLOCK_MONOTONIC);
 

@@ -31,8 +31,14 @@ void yielder(void* arg) {
   if (__atomic_add_fetch(&r->done, 1, __ATOMIC_ACQ_REL) == 2) r->end = arch::cycle_counter();
 }
 
-void wait_for(const uint64_t& value, uint64_t target) {
-  while (__atomic_load_n(&value, __ATOMIC_ACQUIRE) < target) thread_yield();
+// Spins with PAUSE while another CPU does the work. Not thread_yield: under -icount QEMU runs
+// every vCPU in one host thread, round robin, and an IPI does not end the sender's turn, so a
+// CPU yielding in a loop keeps the other vCPU (which just took the wake IPI) from running until
+// its instruction budget runs out, tens of millions of instructions per wake. PAUSE ends a
+// vCPU's turn in QEMU's TCG ("let another CPU run"; target/i386/tcg/misc_helper.c), and costs
+// little on hardware and under multi-threaded TCG.
+void spin_until(const uint64_t& value, uint64_t target) {
+  while (__atomic_load_n(&value, __ATOMIC_ACQUIRE) < target) arch::cpu_relax();
 }
 
 EXO_KBENCH(thread_switch, "thread_yield between two kernel threads on one CPU, per switch") {
@@ -73,6 +79,8 @@ EXO_KBENCH(thread_create_exit, "Thread::create + start + run to exit + reap, one
   }
 }
 
+constexpr uint64_t kWakeRounds = kbench::Context::kMaxSamples;
+
 struct WakeProbe {
   Spinlock lock;
   sched::WaitQueue queue;
@@ -106,21 +114,21 @@ EXO_KBENCH(cross_cpu_wake, "wake() on one CPU to the woken thread running on ano
   Thread* t = *Thread::create("wake_target", &wake_target, &probe);
   (void)t->set_affinity(only(there));
   t->start_on(there);
-  for (uint64_t i = 0; i < 64; ++i) {
+  for (uint64_t i = 0; i < kWakeRounds; ++i) {
     // Wait until it is parked on the queue again.
     for (;;) {
       uint64_t flags = probe.lock.acquire();
       bool parked = probe.queue.size() == 1;
       probe.lock.release(flags);
       if (parked) break;
-      thread_yield();
+      arch::cpu_relax();  // as in spin_until
     }
     uint64_t flags = probe.lock.acquire();
     sched::SchedEntity* e = probe.queue.wake_one();
     probe.lock.release(flags);
     uint64_t sent = arch::cycle_counter();
     wake(*static_cast<Thread*>(e));
-    wait_for(probe.rounds, i + 1);
+    spin_until(probe.rounds, i + 1);
     bench.sample(__atomic_load_n(&probe.woken_at, __ATOMIC_ACQUIRE) - sent);
   }
   uint64_t flags = probe.lock.acquire();
