@@ -1,12 +1,13 @@
 // Generic context for kernel exception reports: stack overflows and the faulting thread.
 #include "kernel/core/panic.h"
+#include "kernel/ipc/ipc.h"
 #include "kernel/mm/kernel_memory.h"
 #include "kernel/sched/thread.h"
 
 namespace exo {
 
 void describe_kernel_fault(uint64_t vector, uint64_t fault_address) {
-  constexpr uint64_t kPageFault = 14, kDoubleFault = 8;
+  constexpr uint64_t kNmi = 2, kPageFault = 14, kDoubleFault = 8;
   if (!mm::ready()) return;
   bool guard_hit = (vector == kPageFault || vector == kDoubleFault) &&
                    mm::is_kernel_stack_guard(fault_address);
@@ -17,6 +18,11 @@ void describe_kernel_fault(uint64_t vector, uint64_t fault_address) {
            fault_address);
   } else if (thread != nullptr) {
     kprint("in thread '{}' (id {})\n", thread->name(), thread->id());
+  }
+  // An NMI is how a harness asks a stuck machine what it was doing (QEMU monitor `nmi`).
+  if (vector == kNmi && thread != nullptr) {
+    scheduler_dump();
+    ipc::debug_dump();
   }
 }
 

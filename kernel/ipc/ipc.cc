@@ -3,6 +3,7 @@
 // dropped while it is held (an object's destroy() may take other locks).
 #include "kernel/ipc/ipc.h"
 
+#include "kernel/core/console.h"
 #include "kernel/lib/new.h"
 #include "kernel/mm/kernel_memory.h"
 #include "kernel/sched/thread.h"
@@ -61,6 +62,8 @@ class IpcOps {
     if (g_endpoints == &e) g_endpoints = e.next_;
   }
   static Endpoint* next(Endpoint& e) { return e.next_; }
+  static const sched::PriorityWaitQueue& senders(const Endpoint& e) { return e.senders_; }
+  static const sched::WaitQueue& receivers(const Endpoint& e) { return e.receivers_; }
   // Fails and wakes every thread queued on `e`. IPC lock held (wakes come under it: the
   // waiters may have deadlines, see block_on_until).
   static void close_locked(Endpoint& e) {
@@ -328,6 +331,14 @@ void interrupt(Thread& thread) {
     wake(thread);
   }
   g_ipc_lock.release(flags);
+}
+
+void debug_dump() {
+  for (Endpoint* e = g_endpoints; e != nullptr; e = IpcOps::next(*e)) {
+    kprint("  endpoint {:#x}: owner {:#x} closed {} senders {} receivers {}\n",
+           reinterpret_cast<uptr>(e), reinterpret_cast<uptr>(e->owner()), IpcOps::closed(*e),
+           IpcOps::senders(*e).size(), IpcOps::receivers(*e).size());
+  }
 }
 
 }  // namespace exo::ipc

@@ -128,4 +128,9 @@ void thread_exiting(Thread& thread);
 // Wakes `thread` from any IPC wait with kPeerClosed (its process is being killed).
 void interrupt(Thread& thread);
 
+// Prints every endpoint's queues to the console, for diagnosing a stuck machine. Racy by
+// design: it takes no lock (it runs from an NMI, which may have interrupted the IPC lock's
+// holder).
+void debug_dump();
+
 }  // namespace exo::ipc

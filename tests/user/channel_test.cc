@@ -459,10 +459,14 @@ int main(int argc, char** argv) {
   if (endpoint == 0) return exo::user_test::finish();
   static proto::IpcTransport transport(endpoint);
   static chantest::ChannelTestClient client(transport);
+  // A line per stage, so a run that stops shows where.
   test_connect_checks(endpoint);
   expect_true("the client connects to the ring", transport.connect_ring().ok());
+  print("channel_test: connected\n");
   test_many_producers(endpoint, transport, client);
+  print("channel_test: many producers done\n");
   test_full_ring(client);
+  print("channel_test: full ring done\n");
   test_hostile_ring(transport, client);
   return exo::user_test::finish();
 }
