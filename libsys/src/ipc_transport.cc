@@ -288,6 +288,12 @@ Status IpcServerTransport::receive(Message& message, ReplyToken* token) {
     uint32_t options = 0;
     bool announced = false;
     if (has_ring_) {
+      // Producers waiting for space must hear of the slots freed since the consumer last looked
+      // (try_recv looks only every few frees, or when it finds the ring empty, and this thread
+      // may have stopped taking ring messages before that: a burst ended, or a reply is due).
+      // Otherwise they could sleep on a ring that this thread has emptied, while it sleeps here.
+      ring_.flush_wake_producers();
+      if (ring_.take_wake_producers()) space_note_.signal();
       // prepare_sleep() fails, and takes the announcement back, when the ring has a message.
       announced = ring_.prepare_sleep();
       if (!announced) options = EXO_IPC_NONBLOCK;
