@@ -23,6 +23,12 @@ void describe_kernel_fault(uint64_t vector, uint64_t fault_address) {
   if (vector == kNmi && thread != nullptr) {
     scheduler_dump();
     ipc::debug_dump();
+    for_each_thread_racy([](const Thread& t) {
+      kprint("  thread {} '{}' {} on cpu {}, deadline cpu {:#x}, notification {:#x}\n", t.id(), t.name(),
+             thread_state_name(t), t.cpu(), t.deadline_cpu_,
+             reinterpret_cast<uptr>(t.waiting_on_notification));
+      ipc::debug_dump_thread(t);
+    });
   }
 }
 

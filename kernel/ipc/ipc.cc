@@ -341,4 +341,13 @@ void debug_dump() {
   }
 }
 
+void debug_dump_thread(const Thread& thread) {
+  const auto* x = static_cast<const ThreadIpc*>(thread.ipc);
+  if (x == nullptr) return;
+  kprint("    ipc: queued on {:#x}, owes a reply to {}, awaits a reply from {}, frame {:#x}, reply wait {}\n",
+         reinterpret_cast<uptr>(x->queued_on), x->reply_to != nullptr ? x->reply_to->id() : 0,
+         x->replier != nullptr ? x->replier->id() : 0, reinterpret_cast<uptr>(x->frame),
+         x->reply_wait.size());
+}
+
 }  // namespace exo::ipc

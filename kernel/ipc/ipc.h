@@ -132,5 +132,7 @@ void interrupt(Thread& thread);
 // design: it takes no lock (it runs from an NMI, which may have interrupted the IPC lock's
 // holder).
 void debug_dump();
+// One thread's IPC state, likewise (nothing for a thread without IPC state).
+void debug_dump_thread(const Thread& thread);
 
 }  // namespace exo::ipc

@@ -34,6 +34,9 @@ class SchedulerInternals {
   static const uint64_t* tlb_generation(const Thread& t) { return t.tlb_generation_; }
   static bool& kill_flag(Thread& t) { return t.kill_requested_; }
   static Thread* construct(void* memory) { return new (memory) Thread(); }
+  static Thread*& all_prev(Thread& t) { return t.all_prev_; }
+  static Thread*& all_next(Thread& t) { return t.all_next_; }
+  static Thread* all_next(const Thread& t) { return t.all_next_; }
 };
 using I = SchedulerInternals;
 
@@ -74,6 +77,26 @@ constinit uint8_t g_node_of_cpu[arch::kMaxCpus] = {};
 constinit uint8_t g_distances[arch::kMaxCpus * arch::kMaxCpus] = {};
 alignas(sched::Topology) constinit uint8_t g_topology_storage[sizeof(sched::Topology)] = {};
 constinit bool g_topology_ready = false;
+
+// Every thread, for diagnostic dumps (for_each_thread_racy).
+constinit Spinlock g_all_threads_lock;
+constinit Thread* g_all_threads = nullptr;
+
+void link_thread(Thread& t) {
+  uint64_t flags = g_all_threads_lock.acquire();
+  I::all_next(t) = g_all_threads;
+  if (g_all_threads != nullptr) I::all_prev(*g_all_threads) = &t;
+  g_all_threads = &t;
+  g_all_threads_lock.release(flags);
+}
+
+void unlink_thread(Thread& t) {
+  uint64_t flags = g_all_threads_lock.acquire();
+  if (I::all_prev(t) != nullptr) I::all_next(*I::all_prev(t)) = I::all_next(t);
+  if (I::all_next(t) != nullptr) I::all_prev(*I::all_next(t)) = I::all_prev(t);
+  if (g_all_threads == &t) g_all_threads = I::all_next(t);
+  g_all_threads_lock.release(flags);
+}
 
 const sched::Topology& topology() { return *reinterpret_cast<const sched::Topology*>(g_topology_storage); }
 
@@ -139,6 +162,7 @@ void reap_zombies(CpuScheduler& cpu) {
     cpu.lock.release(flags);
     if (e == nullptr) return;
     Thread* t = as_thread(e);
+    unlink_thread(*t);
     mm::free_kernel_stack(I::stack(*t));
     mm::heap_free(I::fpu_state(*t));
     t->~Thread();
@@ -388,6 +412,7 @@ Result<Thread*> Thread::create(const char* name, StartFn start, void* arg, uint8
   I::id(*t) = __atomic_fetch_add(&g_next_thread_id, 1, __ATOMIC_RELAXED);
   copy_name(I::name(*t), name);
   I::saved_sp(*t) = arch::initial_thread_stack(I::stack(*t).top, &thread_entry, nullptr);
+  link_thread(*t);
   __atomic_fetch_add(&g_threads_live, 1, __ATOMIC_RELAXED);
   return t;
 }
@@ -594,6 +619,7 @@ Thread* adopt_boot_context(CpuScheduler& cpu, const char* name) {
   I::id(*boot) = __atomic_fetch_add(&g_next_thread_id, 1, __ATOMIC_RELAXED);
   copy_name(I::name(*boot), name);
   I::on_cpu(*boot) = true;
+  link_thread(*boot);
   __atomic_fetch_add(&g_threads_live, 1, __ATOMIC_RELAXED);
   return boot;
 }
@@ -688,6 +714,7 @@ Status thread_set_own_affinity(const sched::CpuMask& mask) {
 
 void thread_discard_unstarted(Thread& thread) {
   EXO_ASSERT(thread.state_ == sched::ThreadState::kNew);
+  unlink_thread(thread);
   mm::free_kernel_stack(I::stack(thread));
   mm::heap_free(I::fpu_state(thread));
   thread.~Thread();
@@ -726,6 +753,21 @@ int running_cpu_of(const Thread& thread) {
     }
   }
   return -1;
+}
+
+void for_each_thread_racy(void (*fn)(const Thread& thread)) {
+  for (const Thread* t = g_all_threads; t != nullptr; t = I::all_next(*t)) fn(*t);
+}
+
+const char* thread_state_name(const Thread& thread) {
+  switch (thread.state_) {
+    case sched::ThreadState::kNew: return "new";
+    case sched::ThreadState::kReady: return "ready";
+    case sched::ThreadState::kRunning: return "running";
+    case sched::ThreadState::kBlocked: return "blocked";
+    case sched::ThreadState::kDead: return "dead";
+  }
+  return "?";
 }
 
 void scheduler_dump() {

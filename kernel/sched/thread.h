@@ -96,6 +96,9 @@ class Thread : public sched::SchedEntity {
   uint16_t pcid_ = 0;
   bool kill_requested_ = false;
   char name_[kNameLength] = {};
+  // Every thread's links (for_each_thread_racy), under the list's lock in thread.cc.
+  Thread* all_prev_ = nullptr;
+  Thread* all_next_ = nullptr;
 };
 
 // Scheduler bring-up for the boot CPU: turns the running boot context into that CPU's first
@@ -193,6 +196,12 @@ bool address_space_loaded_elsewhere(uint64_t root);
 
 // The CPU the thread runs on if it is running right now, else -1 (to interrupt it).
 int running_cpu_of(const Thread& thread);
+
+// Calls fn on every thread that exists, for a diagnostic dump of a stuck machine. Racy by
+// design: it takes no lock (it runs from an NMI, which may have interrupted the list's owner),
+// so it must not run while threads are created or freed in earnest.
+void for_each_thread_racy(void (*fn)(const Thread& thread));
+const char* thread_state_name(const Thread& thread);
 
 // Statistics for tests and benchmarks.
 struct SchedulerStats {
