@@ -343,9 +343,13 @@ void enqueue_on(uint32_t target, Thread& thread) {
   }
 }
 
-// An idle CPU's attempt to take work from the others, nearest NUMA node first.
+// An idle CPU's attempt to take work from the others, nearest NUMA node first. Interrupts stay
+// off from the take to the enqueue: a stolen thread is on no queue in between, and an idle
+// thread preempted there would hold it until this CPU next idles, which a thread that keeps
+// yielding here can put off for ever.
 bool try_steal(CpuScheduler& thief) {
   if (!g_topology_ready) return false;
+  arch::InterruptsOff no_preemption;
   LoadSnapshot snapshot;
   take_snapshot(snapshot);
   sched::SchedEntity* e = sched::steal(thief.index, topology(), snapshot.view,

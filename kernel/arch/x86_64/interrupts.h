@@ -23,4 +23,16 @@ inline bool interrupts_enabled() {
 }
 inline void cpu_relax() { asm volatile("pause"); }
 
+// Interrupts off for a scope (so no preemption on this CPU either), then as they were.
+class InterruptsOff {
+ public:
+  InterruptsOff() : flags_(irq_save()) {}
+  ~InterruptsOff() { irq_restore(flags_); }
+  InterruptsOff(const InterruptsOff&) = delete;
+  InterruptsOff& operator=(const InterruptsOff&) = delete;
+
+ private:
+  uint64_t flags_;
+};
+
 }  // namespace exo::arch

@@ -10,6 +10,7 @@
 #include "kernel/arch/arch.h"
 #include "kernel/arch/x86_64/apic.h"
 #include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/interrupts.h"
 #include "kernel/arch/x86_64/gdt.h"
 #include "kernel/arch/x86_64/idt.h"
 #include "kernel/arch/x86_64/ioapic.h"
@@ -156,17 +157,6 @@ struct Shootdown {
 constinit Shootdown g_shootdown = {};
 constinit bool g_shootdown_lock = false;
 
-// Saves IF and disables interrupts for a scope (ICR writes must not interleave on one CPU).
-class InterruptGuard {
- public:
-  InterruptGuard() : enabled_((read_rflags() & (1u << 9)) != 0) { cli(); }
-  ~InterruptGuard() {
-    if (enabled_) sti();
-  }
-
- private:
-  bool enabled_;
-};
 
 void delay_us(uint64_t microseconds) {
   uint64_t ticks = cycle_counter_hz() / 1000000 * microseconds;
@@ -231,7 +221,7 @@ void on_spurious(TrapFrame&) {}
 
 // One request, one IPI per target and one round of acknowledgements, however many pages.
 void shootdown(const uptr* pages, usize count, bool all) {
-  InterruptGuard guard;
+  InterruptsOff guard;  // ICR writes must not interleave on one CPU
   while (__atomic_exchange_n(&g_shootdown_lock, true, __ATOMIC_ACQUIRE)) {
     // Another CPU is shooting down and may be waiting for us: answer it while we spin, since
     // our interrupts are off.
@@ -465,7 +455,7 @@ void timer_cancel() { lapic::timer_stop(); }
 
 void send_reschedule(uint32_t cpu) {
   if (cpu >= kMaxCpus || !__atomic_load_n(&percpu::cpu(cpu).online, __ATOMIC_ACQUIRE)) return;
-  InterruptGuard guard;
+  InterruptsOff guard;  // ICR writes must not interleave on one CPU
   (void)lapic::send_fixed(percpu::cpu(cpu).apic_id, kVectorReschedule);
 }
 
