@@ -15,7 +15,9 @@
 #include "exo/channel/mpsc_ring.h"
 #include "exo/channel/ring_wait.h"
 #include "exo/ipc.h"
+#include "exo/proto/runtime.h"
 #include "exo/proto/transport.h"
+#include "kernel/abi/status_map.h"
 
 namespace exo::proto {
 
@@ -138,8 +140,14 @@ inline constexpr uint64_t kConnectRing = 0x676e6952'74636e43;  // "CnctRing"
 
 class IpcTransport final : public Transport {
  public:
-  explicit IpcTransport(uint32_t endpoint) : endpoint_(endpoint) {}
+  explicit IpcTransport(uint32_t endpoint) : Transport(endpoint), endpoint_(endpoint) {}
   Status call(const Message& request, Message& response) override;
+  // Generated register stubs make this syscall themselves (register_endpoint()); this is the
+  // same for callers that hold only a Transport&.
+  Status call_registers(sys::IpcRegisters& r) override {
+    int64_t status = sys::ipc_raw_registers(64, endpoint_, 0, nullptr, r);
+    return status < 0 ? Status(abi::from_abi_status(status)) : ok_status();
+  }
   // One-way. Over the channel's ring when the server has one: SendMode::kFail returns
   // kWouldBlock on a full ring, kWait sleeps on the ring's space notification. The first send
   // connects (one call, then a map); a server without a ring gets an IPC send instead (a
@@ -206,11 +214,19 @@ class IpcServerTransport final : public ServerTransport {
   Status reply(ReplyToken token, const Message& message) override;
   void discard_handles(const Message& message) override;
 
+  // exo::proto::serve() over this transport (the overload below picks it): the same loop,
+  // with calls that arrive in registers offered to the dispatcher's register stubs first and
+  // their replies sent from registers, so a small call never touches `request` or `reply`.
+  // The ring's messages, connects, held-back calls, tails and handles take the generic path
+  // (receive(), dispatch(), reply()), with the same ordering guarantees.
+  Status serve(Dispatcher& dispatcher, Message& request, Message& reply, ServeStats* stats);
+
   const RingStats& ring_stats() const { return ring_stats_; }
   static constexpr uint32_t kRingBurst = 64;
 
  private:
   bool take_ring_message(Message& message, ReplyToken* token);
+  Status deliver(const sys::IpcRegisters& r, Message& message, ReplyToken* token);
   void answer_connect(bool asked_for_ring);
 
   uint32_t endpoint_;
@@ -233,5 +249,11 @@ class IpcServerTransport final : public ServerTransport {
   uint32_t stash_budget_ = 0;
   Message stash_;
 };
+
+// Serving over kernel IPC: the register-stub loop (IpcServerTransport::serve).
+inline Status serve(IpcServerTransport& transport, Dispatcher& dispatcher, Message& request,
+                    Message& reply, ServeStats* stats) {
+  return transport.serve(dispatcher, request, reply, stats);
+}
 
 }  // namespace exo::proto
