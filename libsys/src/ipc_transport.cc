@@ -362,77 +362,53 @@ Status IpcServerTransport::deliver(const sys::IpcRegisters& r, Message& message,
   return ok_status();
 }
 
-Status IpcServerTransport::serve(Dispatcher& dispatcher, Message& request, Message& reply,
-                                 ServeStats* stats) {
-  // The reply to send with the next receive, when it is in registers.
-  sys::IpcRegisters r;
-  bool reply_in_r = false;
-  for (;;) {
-    if (!reply_in_r && pending_reply_ != nullptr && to_registers(*pending_reply_, &r)) {
-      pending_reply_ = nullptr;  // a generic reply that fits: it goes out from here too
-      reply_in_r = true;
-    }
-    // Whatever is not a call on an endpoint with an empty ring takes receive(): calls held
-    // behind the ring (stashed_), the ring's messages (up to kRingBurst in a row), a connect
-    // answer and replies with handles or a tail. The ring is not looked at while a reply waits
-    // in `r`: the reply goes first, non-blocking when the ring has work (below), as receive()
-    // does.
-    if (!reply_in_r && (stashed_ || pending_control_ || pending_reply_ != nullptr ||
-                        (has_ring_ && ring_streak_ < kRingBurst && ring_.readable()))) {
-      EXO_TRY(serve_one(*this, dispatcher, request, reply, stats));
-      continue;
-    }
-    ring_streak_ = 0;
-    uint32_t options = 0;
-    bool announced = false;
-    if (has_ring_) {
-      announced = ring_.prepare_sleep();
-      if (!announced) options = EXO_IPC_NONBLOCK;
-    }
-    int64_t status = sys::ipc_raw_registers(reply_in_r ? 67 : 66, endpoint_, options,
-                                            request.bytes + kIpcTailOffset, r);
-    reply_in_r = false;
-    if (announced) ring_.cancel_sleep();
-    if (status == EXO_ERR_WOULD_BLOCK && options != 0) continue;
-    if (status < 0) return abi::from_abi_status(status);
-    uint64_t tag = r.tag;
-    if (EXO_IPC_TAG_LABEL(tag) == kTransportOrdinal) {
-      if ((EXO_IPC_TAG_FLAGS(tag) & kFlagOneWay) != 0) {
-        ++ring_stats_.doorbells;
-      } else {
-        answer_connect(r.words[0] == kConnectRing);
-      }
-      continue;
-    }
-    // A plain call, with no sends of the caller's waiting in the ring: the register stubs.
-    if ((tag & kRegisterCallMask) == 0 && !(has_ring_ && ring_.readable())) {
-      RegisterDispatch handled = dispatcher.dispatch_registers(r);
-      if (handled != RegisterDispatch::kPass) {
-        reply_in_r = true;
-        if (stats != nullptr) {
-          if (handled == RegisterDispatch::kReply) {
-            ++stats->calls;
-          } else {
-            ++stats->rejected;
-          }
-        }
-        continue;
-      }
-    }
-    ReplyToken token;
-    Status delivered = deliver(r, request, &token);
-    if (!delivered.ok()) {
-      // Registers that are no protocol message. A call still gets an answer (a protocol
-      // error) so that its sender is not left waiting; a send is dropped.
-      if (stats != nullptr) ++stats->rejected;
-      if ((EXO_IPC_TAG_FLAGS(tag) & kFlagOneWay) == 0) {
-        encode_protocol_error_registers(r, EXO_IPC_TAG_LABEL(tag), Error::kMalformed);
-        reply_in_r = true;
-      }
-      continue;
-    }
-    EXO_TRY(dispatch_received(*this, dispatcher, token, request, reply, stats));
+Status IpcServerTransport::before_receive(Dispatcher& dispatcher, Message& request,
+                                          Message& reply, ServeStats* stats,
+                                          sys::IpcRegisters* out, Step* step) {
+  if (pending_reply_ != nullptr && to_registers(*pending_reply_, out)) {
+    pending_reply_ = nullptr;  // a generic reply that fits goes out from serve()'s receive
+    *step = Step::kReply;
+    return ok_status();
   }
+  // Whatever is not a wait for a call on an endpoint with an empty ring takes receive(): calls
+  // held behind the ring (stashed_), the ring's messages (up to kRingBurst in a row), a connect
+  // answer and replies with handles or a tail.
+  if (stashed_ || pending_control_ || pending_reply_ != nullptr ||
+      (has_ring_ && ring_streak_ < kRingBurst && ring_.readable())) {
+    *step = Step::kAgain;
+    return serve_one(*this, dispatcher, request, reply, stats);
+  }
+  *step = Step::kReceive;
+  return ok_status();
+}
+
+Status IpcServerTransport::receive_generic(Dispatcher& dispatcher, const sys::IpcRegisters& in,
+                                           Message& request, Message& reply, ServeStats* stats,
+                                           sys::IpcRegisters* out, Step* step) {
+  *step = Step::kAgain;
+  uint64_t tag = in.tag;
+  if (EXO_IPC_TAG_LABEL(tag) == kTransportOrdinal) {
+    if ((EXO_IPC_TAG_FLAGS(tag) & kFlagOneWay) != 0) {
+      ++ring_stats_.doorbells;
+    } else {
+      answer_connect(in.words[0] == kConnectRing);  // sent by before_receive's serve_one
+    }
+    return ok_status();
+  }
+  ReplyToken token;
+  Status delivered = deliver(in, request, &token);
+  if (!delivered.ok()) {
+    // Registers that are no protocol message. A call still gets an answer (a protocol error)
+    // so that its sender is not left waiting; a send is dropped.
+    if (stats != nullptr) ++stats->rejected;
+    if ((EXO_IPC_TAG_FLAGS(tag) & kFlagOneWay) == 0) {
+      encode_protocol_error_registers(*out, EXO_IPC_TAG_LABEL(tag), Error::kMalformed);
+      *step = Step::kReply;
+    }
+    return ok_status();
+  }
+  // The reply, if any, waits in pending_reply_ for before_receive.
+  return dispatch_received(*this, dispatcher, token, request, reply, stats);
 }
 
 Status IpcServerTransport::reply(ReplyToken token, const Message& message) {

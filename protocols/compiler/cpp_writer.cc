@@ -556,6 +556,12 @@ class Writer {
     const std::string& n = p.name;
     line("");
     line("::exo::proto::RegisterDispatch dispatch_registers(::exo::sys::IpcRegisters& r) override {");
+    line("  return dispatch_registers_inline(r);");
+    line("}");
+    line("// The same, for serving loops that know the server's type (IpcServerTransport::serve):");
+    line("// inlined there, so the words stay in registers from the receive to the reply.");
+    line("[[gnu::always_inline]] ::exo::proto::RegisterDispatch dispatch_registers_inline(");
+    line("    ::exo::sys::IpcRegisters& r) {");
     ++indent_;
     line("switch (EXO_IPC_TAG_LABEL(r.tag)) {");
     for (const ir::Method& m : p.methods) {

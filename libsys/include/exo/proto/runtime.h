@@ -222,6 +222,23 @@ template <typename E>
 inline constexpr uint64_t kRegisterCallMask =
     EXO_IPC_TAG_FULL(0, 0, 0x7, 0x1fff, 0xff) | EXO_IPC_TAG_RESERVED_MASK;
 
+// Transport::call_registers for a transport that is not kernel IPC (call_registers below).
+// The request comes as values and the reply goes to another object, so that the stub's `r`
+// never has its address taken and stays in registers on the kernel path.
+[[gnu::noinline]] inline Status call_registers_by_value(Transport& transport, uint64_t tag,
+                                                        uint64_t w0, uint64_t w1, uint64_t w2,
+                                                        uint64_t w3, uint64_t w4, uint64_t w5,
+                                                        sys::IpcRegisters* out) {
+  out->tag = tag;
+  out->words[0] = w0;
+  out->words[1] = w1;
+  out->words[2] = w2;
+  out->words[3] = w3;
+  out->words[4] = w4;
+  out->words[5] = w5;
+  return transport.call_registers(*out);
+}
+
 // The client half of a register stub: `r` holds the encoded request; calls over the transport
 // and decodes the reply to the method `ordinal` into a Reply, with the checks call() makes.
 template <typename Resp, typename E>
@@ -233,8 +250,11 @@ template <typename Resp, typename E>
     int64_t status = sys::ipc_raw_registers(64, endpoint, 0, nullptr, r);
     if (status < 0) [[unlikely]] return abi::from_abi_status(status);
   } else {
-    Status called = transport.call_registers(r);
+    sys::IpcRegisters reply;
+    Status called = call_registers_by_value(transport, r.tag, r.words[0], r.words[1], r.words[2],
+                                            r.words[3], r.words[4], r.words[5], &reply);
     if (!called.ok()) return called.error();
+    r = reply;
   }
   uint64_t tag = r.tag;
   // Label, no handles, no tail, no reserved bits; the flags say which body follows.
