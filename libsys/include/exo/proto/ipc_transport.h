@@ -5,7 +5,9 @@
 //   words 1..   = the first bytes of the body, (5 - handles) * 8 of them
 //   tail        = the rest of the body (up to 4 KiB), copied by the kernel buffer to buffer
 // A call is one ipc_call; a server answers with its next receive (one ipc_reply_recv), so
-// serve it from a loop (exo::proto::serve does).
+// serve it from a loop (exo::proto::serve does). Calls whose messages fit the registers skip
+// the Message buffers on both sides: the generated register stubs (docs/protocols.md,
+// "Register stubs").
 // One-way sends travel over the channel's MPSC ring in shared memory when the server opened one
 // (IpcServerTransport::open_ring); the client fetches the ring's handles with one transport-level
 // call (ordinal 0) at its first send. docs/channels.md, "Channels over the kernel".
@@ -215,13 +217,13 @@ class IpcServerTransport final : public ServerTransport {
   void discard_handles(const Message& message) override;
 
   // exo::proto::serve() over this transport (the overload below picks it): the same loop,
-  // with calls that arrive in registers offered to the dispatcher's register stubs first and
+  // with calls that arrive in registers offered to the server's register stubs first and
   // their replies sent from registers, so a small call never touches `request` or `reply`.
-  // The ring's messages, connects, held-back calls, tails and handles take the generic path
-  // (receive(), dispatch(), reply()), with the same ordering guarantees.
-  // `Server` is a Dispatcher; a generated server's register stubs are inlined into the loop
+  // `Server` is a Dispatcher; a generated server's stubs are inlined here
   // (dispatch_registers_inline), so a call's words go from the receive to the handler and back
-  // to the reply without being stored.
+  // to the reply without being stored. The ring's messages, connects, held-back calls, tails
+  // and handles take the generic path (receive(), dispatch(), reply()), with the same ordering
+  // guarantees. Returns only on a transport error, like exo::proto::serve().
   template <typename Server>
   Status serve(Server& server, Message& request, Message& reply, ServeStats* stats);
 
