@@ -339,28 +339,84 @@ Status IpcServerTransport::receive(Message& message, ReplyToken* token) {
       }
       continue;
     }
-    EXO_TRY(from_registers(r, &message));
-    *token = (message.flags() & kFlagOneWay) != 0 ? kNoReply : ReplyToken{1};
-    if (has_ring_ && token->value != kNoReply.value && ring_.readable()) {
-      // Sends the caller made before this call are in the ring: they go first.
-      stash_.label = message.label;
-      memcpy(stash_.bytes, message.bytes, message.size());
-      memcpy(stash_.handles, message.handles, sizeof(stash_.handles));
-      stashed_ = true;
-      stash_budget_ = ring_.capacity();
-      if (take_ring_message(message, token)) {
-        --stash_budget_;
-        return ok_status();
-      }
-      stashed_ = false;
-      message.label = stash_.label;
-      memcpy(message.bytes, stash_.bytes, stash_.size());
-      memcpy(message.handles, stash_.handles, sizeof(stash_.handles));
-      *token = ReplyToken{1};
+    return deliver(r, message, token);
+  }
+}
+
+// The end of every receive from the endpoint: the registers into `message`, and a call that
+// finds one-way messages in the ring set aside behind them (see receive()).
+Status IpcServerTransport::deliver(const sys::IpcRegisters& r, Message& message, ReplyToken* token) {
+  EXO_TRY(from_registers(r, &message));
+  *token = (message.flags() & kFlagOneWay) != 0 ? kNoReply : ReplyToken{1};
+  if (has_ring_ && token->value != kNoReply.value && ring_.readable()) {
+    // Sends the caller made before this call are in the ring: they go first.
+    stash_.label = message.label;
+    memcpy(stash_.bytes, message.bytes, message.size());
+    memcpy(stash_.handles, message.handles, sizeof(stash_.handles));
+    stashed_ = true;
+    stash_budget_ = ring_.capacity();
+    if (take_ring_message(message, token)) {
+      --stash_budget_;
+      return ok_status();
+    }
+    stashed_ = false;
+    message.label = stash_.label;
+    memcpy(message.bytes, stash_.bytes, stash_.size());
+    memcpy(message.handles, stash_.handles, sizeof(stash_.handles));
+    *token = ReplyToken{1};
+  }
+  return ok_status();
+}
+
+Status IpcServerTransport::before_receive(Dispatcher& dispatcher, Message& request,
+                                          Message& reply, ServeStats* stats,
+                                          sys::IpcRegisters* out, Step* step) {
+  if (pending_reply_ != nullptr && to_registers(*pending_reply_, out)) {
+    pending_reply_ = nullptr;  // a generic reply that fits goes out from serve()'s receive
+    *step = Step::kReply;
+    return ok_status();
+  }
+  // Whatever is not a wait for a call on an endpoint with an empty ring takes receive(): calls
+  // held behind the ring (stashed_), the ring's messages (up to kRingBurst in a row), a connect
+  // answer and replies with handles or a tail.
+  if (stashed_ || pending_control_ || pending_reply_ != nullptr ||
+      (has_ring_ && ring_streak_ < kRingBurst && ring_.readable())) {
+    *step = Step::kAgain;
+    return serve_one(*this, dispatcher, request, reply, stats);
+  }
+  *step = Step::kReceive;
+  return ok_status();
+}
+
+Status IpcServerTransport::receive_generic(Dispatcher& dispatcher, const sys::IpcRegisters& in,
+                                           Message& request, Message& reply, ServeStats* stats,
+                                           sys::IpcRegisters* out, Step* step) {
+  *step = Step::kAgain;
+  uint64_t tag = in.tag;
+  if (EXO_IPC_TAG_LABEL(tag) == kTransportOrdinal) {
+    if ((EXO_IPC_TAG_FLAGS(tag) & kFlagOneWay) != 0) {
+      ++ring_stats_.doorbells;
+    } else {
+      answer_connect(in.words[0] == kConnectRing);  // sent by before_receive's serve_one
     }
     return ok_status();
   }
+  ReplyToken token;
+  Status delivered = deliver(in, request, &token);
+  if (!delivered.ok()) {
+    // Registers that are no protocol message. A call still gets an answer (a protocol error)
+    // so that its sender is not left waiting; a send is dropped.
+    if (stats != nullptr) ++stats->rejected;
+    if ((EXO_IPC_TAG_FLAGS(tag) & kFlagOneWay) == 0) {
+      encode_protocol_error_registers(*out, EXO_IPC_TAG_LABEL(tag), Error::kMalformed);
+      *step = Step::kReply;
+    }
+    return ok_status();
+  }
+  // The reply, if any, waits in pending_reply_ for before_receive.
+  return dispatch_received(*this, dispatcher, token, request, reply, stats);
 }
+
 Status IpcServerTransport::reply(ReplyToken token, const Message& message) {
   if (token.value == kNoReply.value) return Error::kInvalidArgument;
   pending_reply_ = &message;

@@ -102,6 +102,7 @@ class Writer {
       line("");
       struct_decl(*s, s->name);
       codec(*s, s->name);
+      if (fits_registers(*s)) codec(*s, s->name, "Register");
     }
     for (const auto& p : lib.protocols) protocol(p);
     line("");
@@ -141,13 +142,51 @@ class Writer {
     line("      return false;");
     line("  }");
     line("}");
-    line("inline void encode(::exo::proto::Encoder& encoder, size_t at, " + e.name + " value) {");
-    line("  encoder.put<" + std::string(ut) + ">(at, static_cast<" + ut + ">(value));");
-    line("}");
-    line("inline bool decode(::exo::proto::Decoder& decoder, size_t at, " + e.name + "* out) {");
-    line("  *out = static_cast<" + e.name + ">(decoder.get<" + ut + ">(at));");
-    line("  return is_valid(*out);");
-    line("}");
+    for (const char* side : {"", "Register"}) {
+      line("inline void encode(::exo::proto::" + std::string(side) + "Encoder& encoder, size_t at, " +
+           e.name + " value) {");
+      line("  encoder.put<" + std::string(ut) + ">(at, static_cast<" + ut + ">(value));");
+      line("}");
+      line("inline bool decode(::exo::proto::" + std::string(side) + "Decoder& decoder, size_t at, " +
+           e.name + "* out) {");
+      line("  *out = static_cast<" + e.name + ">(decoder.get<" + ut + ">(at));");
+      line("  return is_valid(*out);");
+      line("}");
+    }
+  }
+
+  // True when a value of `t` has one size and no handles: what the register stubs can carry.
+  static bool fixed(const Type& t) {
+    switch (t.kind) {
+      case K::kInt:
+      case K::kBool:
+      case K::kEnum:
+        return true;
+      case K::kStruct:
+        for (const ir::Field& f : t.struct_type->fields) {
+          if (!fixed(f.type)) return false;
+        }
+        return true;
+      case K::kArray:
+      case K::kOptional:
+        return fixed(*t.element);
+      case K::kBytes:
+      case K::kString:
+      case K::kHandle:
+        return false;
+    }
+    return false;
+  }
+  // True when `s` travels in the five body words of an IPC message (docs/protocols.md,
+  // "Register stubs").
+  static bool fits_registers(const ir::Struct& s) {
+    for (const ir::Field& f : s.fields) {
+      if (!fixed(f.type)) return false;
+    }
+    return s.inline_size <= 40 && s.max_size == s.inline_size && s.max_handles == 0;
+  }
+  static bool register_call(const ir::Method& m) {
+    return m.is_call && fits_registers(m.request) && fits_registers(m.response);
   }
 
   void struct_decl(const ir::Struct& s, const std::string& /*qualified*/) {
@@ -292,11 +331,11 @@ class Writer {
   }
 
   // encode()/decode() for one struct; `qualified` names it from namespace scope.
-  void codec(const ir::Struct& s, const std::string& qualified) {
+  // With `side` "Register", the overloads over RegisterEncoder/RegisterDecoder instead.
+  void codec(const ir::Struct& s, const std::string& qualified, const std::string& side = "") {
     line("");
-    line(
-        "inline bool encode([[maybe_unused]] ::exo::proto::Encoder& encoder, [[maybe_unused]] "
-        "size_t at,");
+    line("inline bool encode([[maybe_unused]] ::exo::proto::" + side +
+         "Encoder& encoder, [[maybe_unused]] size_t at,");
     line("                   [[maybe_unused]] const " + qualified + "& value) {");
     ++indent_;
     for (const ir::Field& f : s.fields)
@@ -304,9 +343,8 @@ class Writer {
     line("return true;");
     --indent_;
     line("}");
-    line(
-        "inline bool decode([[maybe_unused]] ::exo::proto::Decoder& decoder, [[maybe_unused]] "
-        "size_t at,");
+    line("inline bool decode([[maybe_unused]] ::exo::proto::" + side +
+         "Decoder& decoder, [[maybe_unused]] size_t at,");
     line("                   [[maybe_unused]] " + qualified + "* out) {");
     ++indent_;
     for (const ir::Field& f : s.fields)
@@ -381,6 +419,10 @@ class Writer {
     for (const ir::Method& m : p.methods) {
       codec(m.request, n + "::" + m.request.name);
       if (m.is_call) codec(m.response, n + "::" + m.response.name);
+      if (register_call(m)) {
+        codec(m.request, n + "::" + m.request.name, "Register");
+        codec(m.response, n + "::" + m.response.name, "Register");
+      }
     }
 
     // The client.
@@ -403,7 +445,17 @@ class Writer {
       std::string ps = params(m.request);
       std::string request = n + "::" + m.request.name + "{" + args(m.request, "") + "}";
       std::string ordinal = n + "::k" + m.cpp_name + "Ordinal";
-      if (m.is_call) {
+      if (register_call(m)) {
+        // The register stub: the arguments go straight into the IPC words.
+        std::string reply =
+            "::exo::proto::Reply<" + n + "::" + m.response.name + ", " + error_type(m) + ">";
+        line(reply + " " + m.name + "(" + ps + ") {");
+        line("  ::exo::sys::IpcRegisters r;");
+        line("  ::exo::proto::encode_registers(r, " + ordinal + ", 0, " + request + ");");
+        line("  return ::exo::proto::call_registers<" + n + "::" + m.response.name + ", " +
+             error_type(m) + ">(transport_, r, " + ordinal + ");");
+        line("}");
+      } else if (m.is_call) {
         std::string reply =
             "::exo::proto::Reply<" + n + "::" + m.response.name + ", " + error_type(m) + ">";
         line(reply + " " + m.name + "(" + ps + ") {");
@@ -490,11 +542,61 @@ class Writer {
     line("}");
     --indent_;
     line("}");
+    register_dispatch(p);
     --indent_;
     line("");
     line(" protected:");
     line("  ~" + n + "Server() = default;");
     line("};");
+  }
+
+  // The server's register stubs: calls whose request and response fit the registers are
+  // decoded from, and answered in, the IPC words; the rest pass to dispatch().
+  void register_dispatch(const ir::Protocol& p) {
+    const std::string& n = p.name;
+    line("");
+    line("::exo::proto::RegisterDispatch dispatch_registers(::exo::sys::IpcRegisters& r) override {");
+    line("  return dispatch_registers_inline(r);");
+    line("}");
+    line("// The same, for serving loops that know the server's type (IpcServerTransport::serve):");
+    line("// inlined there, so the words stay in registers from the receive to the reply.");
+    line("[[gnu::always_inline]] ::exo::proto::RegisterDispatch dispatch_registers_inline(");
+    line("    ::exo::sys::IpcRegisters& r) {");
+    ++indent_;
+    line("switch (EXO_IPC_TAG_LABEL(r.tag)) {");
+    for (const ir::Method& m : p.methods) {
+      if (!register_call(m)) continue;
+      std::string ordinal = n + "::k" + m.cpp_name + "Ordinal";
+      line("  case " + ordinal + ": {");
+      indent_ += 2;
+      line(n + "::" + m.request.name + " request;");
+      line("if (!::exo::proto::decode_registers(r, &request)) {");
+      line("  ::exo::proto::encode_protocol_error_registers(r, " + ordinal +
+           ", ::exo::Error::kMalformed);");
+      line("  return ::exo::proto::RegisterDispatch::kRejectedReply;");
+      line("}");
+      line(n + "::" + m.response.name + " response;");
+      std::string a = args(m.request, "request.");
+      std::string call = "this->" + m.name + "(" + a + (a.empty() ? "" : ", ") + "&response)";
+      if (m.error) {
+        line("::exo::proto::Outcome<" + m.error->name + "> outcome = " + call + ";");
+        line("if (!outcome.ok()) {");
+        line("  ::exo::proto::encode_app_error_registers(r, " + ordinal + ", outcome.error());");
+        line("  return ::exo::proto::RegisterDispatch::kReply;");
+        line("}");
+      } else {
+        line(call + ";");
+      }
+      line("::exo::proto::encode_registers(r, " + ordinal + ", ::exo::proto::kFlagReply, response);");
+      line("return ::exo::proto::RegisterDispatch::kReply;");
+      indent_ -= 2;
+      line("  }");
+    }
+    line("  default:");
+    line("    return ::exo::proto::RegisterDispatch::kPass;");
+    line("}");
+    --indent_;
+    line("}");
   }
 
   std::string out_;

@@ -283,7 +283,7 @@ class MpscRing {
     if (!consumer_) return false;
     auto* h = header();
     __atomic_exchange_n(&h->consumer_sleeping, 1u, __ATOMIC_SEQ_CST);
-    uint64_t seq = __atomic_load_n(&slot(head_)->seq, __ATOMIC_SEQ_CST);
+    uint64_t seq = __atomic_load_n(&head_slot_->seq, __ATOMIC_SEQ_CST);
     if (seq != head_) {
       __atomic_store_n(&h->consumer_sleeping, 0u, __ATOMIC_RELAXED);
       return false;
@@ -325,7 +325,7 @@ class MpscRing {
 
   // Consumer: a snapshot of whether the oldest slot holds a message (for polling loops).
   bool readable() const {
-    return consumer_ && __atomic_load_n(&slot(head_)->seq, __ATOMIC_ACQUIRE) != head_;
+    return consumer_ && __atomic_load_n(&head_slot_->seq, __ATOMIC_ACQUIRE) != head_;
   }
 
  private:
@@ -336,7 +336,8 @@ class MpscRing {
         slot_bytes_(slot_bytes),
         stride_(ring_layout::slot_stride(slot_bytes)),
         wake_batch_(max(1u, capacity / 4)),
-        consumer_(consumer) {}
+        consumer_(consumer),
+        head_slot_(consumer ? slot(0) : nullptr) {}
 
   ring_layout::Header* header() const { return reinterpret_cast<ring_layout::Header*>(base_); }
   // Masking with the private mask_ is what keeps every shared index inside the region.
@@ -355,6 +356,7 @@ class MpscRing {
   void release_head_slot(ring_layout::SlotHeader* s) {
     __atomic_store_n(&s->seq, head_ + capacity_, __ATOMIC_RELEASE);
     ++head_;
+    head_slot_ = slot(head_);
     if (++frees_since_check_ >= wake_batch_) check_waiting_producers();
   }
 
@@ -380,6 +382,9 @@ class MpscRing {
   uint32_t wake_batch_;
   uint32_t frees_since_check_ = 0;  // since the last look at producers_waiting
   bool consumer_;
+  // slot(head_), kept as head_ moves: readable() and prepare_sleep() run on every call a
+  // serving thread answers (docs/protocols.md, "Register stubs"). Null on a producer's handle.
+  ring_layout::SlotHeader* head_slot_;
   bool wake_producers_ = false;
 };
 

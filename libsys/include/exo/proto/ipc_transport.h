@@ -5,7 +5,9 @@
 //   words 1..   = the first bytes of the body, (5 - handles) * 8 of them
 //   tail        = the rest of the body (up to 4 KiB), copied by the kernel buffer to buffer
 // A call is one ipc_call; a server answers with its next receive (one ipc_reply_recv), so
-// serve it from a loop (exo::proto::serve does).
+// serve it from a loop (exo::proto::serve does). Calls whose messages fit the registers skip
+// the Message buffers on both sides: the generated register stubs (docs/protocols.md,
+// "Register stubs").
 // One-way sends travel over the channel's MPSC ring in shared memory when the server opened one
 // (IpcServerTransport::open_ring); the client fetches the ring's handles with one transport-level
 // call (ordinal 0) at its first send. docs/channels.md, "Channels over the kernel".
@@ -15,7 +17,9 @@
 #include "exo/channel/mpsc_ring.h"
 #include "exo/channel/ring_wait.h"
 #include "exo/ipc.h"
+#include "exo/proto/runtime.h"
 #include "exo/proto/transport.h"
+#include "kernel/abi/status_map.h"
 
 namespace exo::proto {
 
@@ -138,8 +142,14 @@ inline constexpr uint64_t kConnectRing = 0x676e6952'74636e43;  // "CnctRing"
 
 class IpcTransport final : public Transport {
  public:
-  explicit IpcTransport(uint32_t endpoint) : endpoint_(endpoint) {}
+  explicit IpcTransport(uint32_t endpoint) : Transport(endpoint), endpoint_(endpoint) {}
   Status call(const Message& request, Message& response) override;
+  // Generated register stubs make this syscall themselves (register_endpoint()); this is the
+  // same for callers that hold only a Transport&.
+  Status call_registers(sys::IpcRegisters& r) override {
+    int64_t status = sys::ipc_raw_registers(64, endpoint_, 0, nullptr, r);
+    return status < 0 ? Status(abi::from_abi_status(status)) : ok_status();
+  }
   // One-way. Over the channel's ring when the server has one: SendMode::kFail returns
   // kWouldBlock on a full ring, kWait sleeps on the ring's space notification. The first send
   // connects (one call, then a map); a server without a ring gets an IPC send instead (a
@@ -206,11 +216,36 @@ class IpcServerTransport final : public ServerTransport {
   Status reply(ReplyToken token, const Message& message) override;
   void discard_handles(const Message& message) override;
 
+  // exo::proto::serve() over this transport (the overload below picks it): the same loop,
+  // with calls that arrive in registers offered to the server's register stubs first and
+  // their replies sent from registers, so a small call never touches `request` or `reply`.
+  // `Server` is a Dispatcher; a generated server's stubs are inlined here
+  // (dispatch_registers_inline), so a call's words go from the receive to the handler and back
+  // to the reply without being stored. The ring's messages, connects, held-back calls, tails
+  // and handles take the generic path (receive(), dispatch(), reply()), with the same ordering
+  // guarantees. Returns only on a transport error, like exo::proto::serve().
+  template <typename Server>
+  Status serve(Server& server, Message& request, Message& reply, ServeStats* stats);
+
   const RingStats& ring_stats() const { return ring_stats_; }
   static constexpr uint32_t kRingBurst = 64;
 
  private:
+  // serve()'s steps off the register path, out of line. Each takes the registers by value or
+  // fills another object, so serve()'s own words never have their address taken.
+  enum class Step : uint8_t { kReceive, kReply, kAgain };
+  // Before a receive without a reply in registers: a pending generic reply that fits becomes
+  // `out` (kReply); anything receive() must do (ring, held-back call, connect answer, a reply
+  // with handles or a tail) is done as one serve_one() (kAgain); otherwise kReceive.
+  Status before_receive(Dispatcher& dispatcher, Message& request, Message& reply,
+                        ServeStats* stats, sys::IpcRegisters* out, Step* step);
+  // A received message the register stubs did not take: transport messages, one-way messages,
+  // calls held behind the ring, tails, handles and malformed registers. kReply when `out`
+  // holds a reply to send (a protocol error for registers that are no message).
+  Status receive_generic(Dispatcher& dispatcher, const sys::IpcRegisters& in, Message& request,
+                         Message& reply, ServeStats* stats, sys::IpcRegisters* out, Step* step);
   bool take_ring_message(Message& message, ReplyToken* token);
+  Status deliver(const sys::IpcRegisters& r, Message& message, ReplyToken* token);
   void answer_connect(bool asked_for_ring);
 
   uint32_t endpoint_;
@@ -233,5 +268,83 @@ class IpcServerTransport final : public ServerTransport {
   uint32_t stash_budget_ = 0;
   Message stash_;
 };
+
+template <typename Server>
+Status IpcServerTransport::serve(Server& server, Message& request, Message& reply,
+                                 ServeStats* stats) {
+  static_assert(__is_base_of(Dispatcher, Server));
+  sys::IpcRegisters r;
+  bool reply_in_r = false;
+  uint8_t* tail_in = request.bytes + kIpcTailOffset;
+  for (;;) {
+    if (!reply_in_r) {
+      sys::IpcRegisters out;
+      Step step;
+      EXO_TRY(before_receive(server, request, reply, stats, &out, &step));
+      if (step == Step::kAgain) continue;
+      if (step == Step::kReply) {
+        r.tag = out.tag;
+        for (size_t i = 0; i < EXO_IPC_MAX_WORDS; ++i) r.words[i] = out.words[i];
+        reply_in_r = true;
+      }
+    }
+    // Sleep only with an empty ring, announced to its producers; with ring messages waiting,
+    // send the reply and look for a call without blocking (receive() does the same).
+    ring_streak_ = 0;
+    uint32_t options = 0;
+    bool announced = false;
+    if (has_ring_) {
+      announced = ring_.prepare_sleep();
+      if (!announced) options = EXO_IPC_NONBLOCK;
+    }
+    int64_t status = sys::ipc_raw_registers(reply_in_r ? 67 : 66, endpoint_, options, tail_in, r);
+    reply_in_r = false;
+    if (announced) ring_.cancel_sleep();
+    if (status < 0) [[unlikely]] {
+      if (status == EXO_ERR_WOULD_BLOCK && options != 0) continue;
+      return abi::from_abi_status(status);
+    }
+    // A plain call (no handles, tail or flags: not transport-level, not one-way) with no sends
+    // of its caller waiting in the ring ahead of it: the register stubs.
+    if ((r.tag & kRegisterCallMask) == 0 && EXO_IPC_TAG_LABEL(r.tag) != kTransportOrdinal &&
+        !(has_ring_ && ring_.readable())) [[likely]] {
+      RegisterDispatch handled;
+      if constexpr (requires { server.dispatch_registers_inline(r); }) {
+        handled = server.dispatch_registers_inline(r);
+      } else {
+        handled = server.dispatch_registers(r);
+      }
+      if (handled != RegisterDispatch::kPass) [[likely]] {
+        reply_in_r = true;
+        if (stats != nullptr) {
+          if (handled == RegisterDispatch::kReply) {
+            ++stats->calls;
+          } else {
+            ++stats->rejected;
+          }
+        }
+        continue;
+      }
+    }
+    sys::IpcRegisters in, out;
+    in.tag = r.tag;
+    for (size_t i = 0; i < EXO_IPC_MAX_WORDS; ++i) in.words[i] = r.words[i];
+    Step step;
+    EXO_TRY(receive_generic(server, in, request, reply, stats, &out, &step));
+    if (step == Step::kReply) {
+      r.tag = out.tag;
+      for (size_t i = 0; i < EXO_IPC_MAX_WORDS; ++i) r.words[i] = out.words[i];
+      reply_in_r = true;
+    }
+  }
+}
+
+// Serving over kernel IPC: the register-stub loop (IpcServerTransport::serve).
+template <typename Server>
+  requires(__is_base_of(Dispatcher, Server))
+inline Status serve(IpcServerTransport& transport, Server& server, Message& request,
+                    Message& reply, ServeStats* stats) {
+  return transport.serve(server, request, reply, stats);
+}
 
 }  // namespace exo::proto

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "exo/ipc.h"
+#include "kernel/abi/status_map.h"
 #include "kernel/lib/result.h"
 #include "message.h"
 #include "transport.h"
@@ -17,6 +19,9 @@ namespace exo::proto {
 enum class NoError : uint8_t {};
 inline void encode(Encoder&, size_t, NoError) {}
 inline bool decode(Decoder&, size_t, NoError*) {
+  return false;
+}
+inline bool decode(RegisterDecoder&, size_t, NoError*) {
   return false;
 }
 
@@ -147,6 +152,151 @@ Status send(Transport& transport, Message& message, uint32_t ordinal, const Req&
   return transport.send(message, mode);
 }
 
+// Register stubs (docs/protocols.md, "Register stubs"): a method whose request and response
+// have a fixed size of at most 40 bytes and no handles travels as exactly the IPC registers the
+// generic packing would produce (word 0 the body size, words 1..5 the body, label the ordinal,
+// the protocol flags in the tag), so stubs and the generic path interoperate both ways; the
+// stubs only skip the Message buffer, the memcpys and the out-of-line calls.
+
+// Body words a fixed-size body of `size` bytes takes.
+constexpr size_t register_words(size_t size) {
+  return (size + 7) / 8;
+}
+
+// Encodes `value` (a generated struct that fits the registers) as the message `ordinal` with
+// `flags` into `r`. Words past the count are left as they are: the kernel zeroes them for the
+// receiver.
+template <typename T>
+[[gnu::always_inline]] inline void encode_registers(sys::IpcRegisters& r, uint32_t ordinal,
+                                                    uint8_t flags, const T& value) {
+  constexpr size_t kWords = register_words(T::kInlineSize);
+  static_assert(T::kInlineSize == T::kMaxSize && T::kMaxHandles == 0 &&
+                kWords <= kRegisterBodyWords);
+  r.tag = EXO_IPC_TAG_FULL(ordinal, 1 + kWords, 0, 0, flags);
+  r.words[0] = T::kInlineSize;
+  for (size_t i = 0; i < kWords; ++i) r.words[1 + i] = 0;
+  RegisterEncoder encoder(&r.words[1]);
+  (void)encode(encoder, 0, value);  // fixed-size fields cannot fail
+}
+
+// True when the body in `r` is exactly a T (its tag's handles, tail and flags are the caller's
+// to check): word 0 is T's size, the count covers it, the bytes of the last word past the body
+// are zero (one encoding per value, as the generic encoder writes them), and every field
+// decodes (enum values, bools, presence bytes, absent optionals all zero). Reads no word past
+// the ones the count covers.
+template <typename T>
+[[gnu::always_inline]] inline bool decode_registers(const sys::IpcRegisters& r, T* out) {
+  constexpr size_t kWords = register_words(T::kInlineSize);
+  static_assert(T::kInlineSize == T::kMaxSize && T::kMaxHandles == 0 &&
+                kWords <= kRegisterBodyWords);
+  if (r.words[0] != T::kInlineSize || EXO_IPC_TAG_WORDS(r.tag) < 1 + kWords) return false;
+  if constexpr (T::kInlineSize % 8 != 0) {
+    if ((r.words[kWords] >> (8 * (T::kInlineSize % 8))) != 0) return false;
+  }
+  RegisterDecoder decoder(&r.words[1]);
+  return decode(decoder, 0, out);
+}
+
+// The method's error as the whole reply, in registers (encode_app_error's layout).
+template <typename E>
+[[gnu::always_inline]] inline void encode_app_error_registers(sys::IpcRegisters& r,
+                                                              uint32_t ordinal, E error) {
+  static_assert(kErrorInlineSize<E> <= 8);
+  r.tag = EXO_IPC_TAG_FULL(ordinal, 2, 0, 0, kFlagReply | kFlagAppError);
+  r.words[0] = kErrorInlineSize<E>;
+  r.words[1] = 0;
+  RegisterEncoder encoder(&r.words[1]);
+  encode(encoder, 0, error);
+}
+
+// A protocol-error reply in registers: the u32 exo::Error, as encode_protocol_error writes it.
+[[gnu::always_inline]] inline void encode_protocol_error_registers(sys::IpcRegisters& r,
+                                                                   uint32_t ordinal, Error error) {
+  r.tag = EXO_IPC_TAG_FULL(ordinal, 2, 0, 0, kFlagReply | kFlagProtocolError);
+  r.words[0] = sizeof(uint32_t);
+  r.words[1] = uint32_t(error);
+}
+
+// The tag bits a request taken by a register stub must have clear: handles, tail, flags (a
+// call carries none) and the reserved bits. Anything else goes to the generic path.
+inline constexpr uint64_t kRegisterCallMask =
+    EXO_IPC_TAG_FULL(0, 0, 0x7, 0x1fff, 0xff) | EXO_IPC_TAG_RESERVED_MASK;
+
+// Transport::call_registers for a transport that is not kernel IPC (call_registers below).
+// The request comes as values and the reply goes to another object, so that the stub's `r`
+// never has its address taken and stays in registers on the kernel path.
+[[gnu::noinline]] inline Status call_registers_by_value(Transport& transport, uint64_t tag,
+                                                        uint64_t w0, uint64_t w1, uint64_t w2,
+                                                        uint64_t w3, uint64_t w4, uint64_t w5,
+                                                        sys::IpcRegisters* out) {
+  out->tag = tag;
+  out->words[0] = w0;
+  out->words[1] = w1;
+  out->words[2] = w2;
+  out->words[3] = w3;
+  out->words[4] = w4;
+  out->words[5] = w5;
+  return transport.call_registers(*out);
+}
+
+// The client half of a register stub: `r` holds the encoded request; calls over the transport
+// and decodes the reply to the method `ordinal` into a Reply, with the checks call() makes.
+template <typename Resp, typename E>
+[[gnu::always_inline]] inline Reply<Resp, E> call_registers(Transport& transport,
+                                                            sys::IpcRegisters& r,
+                                                            uint32_t ordinal) {
+  uint32_t endpoint = transport.register_endpoint();
+  if (endpoint != Transport::kNoRegisterEndpoint) [[likely]] {
+    int64_t status = sys::ipc_raw_registers(64, endpoint, 0, nullptr, r);
+    if (status < 0) [[unlikely]] return abi::from_abi_status(status);
+  } else {
+    sys::IpcRegisters reply;
+    Status called = call_registers_by_value(transport, r.tag, r.words[0], r.words[1], r.words[2],
+                                            r.words[3], r.words[4], r.words[5], &reply);
+    if (!called.ok()) return called.error();
+    r = reply;
+  }
+  uint64_t tag = r.tag;
+  // Label, no handles, no tail, no reserved bits; the flags say which body follows.
+  uint64_t expect = EXO_IPC_TAG_FULL(ordinal, 0, 0, 0, 0);
+  if ((tag & ~EXO_IPC_TAG_FULL(0, 0xf, 0, 0, 0xff)) != expect) [[unlikely]] return Error::kMalformed;
+  uint8_t flags = uint8_t(EXO_IPC_TAG_FLAGS(tag));
+  if (flags == kFlagReply) [[likely]] {
+    Resp response;
+    if (!decode_registers(r, &response)) return Error::kMalformed;
+    return response;
+  }
+  if (flags == (kFlagReply | kFlagProtocolError)) {
+    if (r.words[0] != sizeof(uint32_t) || EXO_IPC_TAG_WORDS(tag) < 2 || (r.words[1] >> 32) != 0) {
+      return Error::kMalformed;
+    }
+    uint64_t code = r.words[1];
+    if (code < uint32_t(Error::kNoMemory) || code > uint32_t(Error::kNotAligned)) {
+      return Error::kMalformed;
+    }
+    return Error(uint32_t(code));
+  }
+  if (flags == (kFlagReply | kFlagAppError)) {
+    constexpr size_t kSize = kErrorInlineSize<E>;
+    if (r.words[0] != kSize || EXO_IPC_TAG_WORDS(tag) < 2) return Error::kMalformed;
+    if constexpr (kSize < 8) {
+      if ((r.words[1] >> (8 * kSize)) != 0) return Error::kMalformed;
+    }
+    RegisterDecoder decoder(&r.words[1]);
+    E error{};
+    if (!decode(decoder, 0, &error)) return Error::kMalformed;
+    return error;
+  }
+  return Error::kMalformed;
+}
+
+// What a register stub on the server did with one request (Dispatcher::dispatch_registers).
+enum class RegisterDispatch : uint8_t {
+  kPass,           // not a register method: `r` is untouched, take the generic path
+  kReply,          // handled; `r` holds the reply (a value or the method's error)
+  kRejectedReply,  // malformed; `r` holds a protocol error
+};
+
 // What dispatch() did with one incoming message.
 enum class DispatchResult : uint8_t {
   kReply,          // a call was handled; `reply` holds the answer
@@ -161,6 +311,13 @@ class Dispatcher {
   // Decodes `request`, runs the handler and, for calls, fills `reply`. `request` must not
   // alias `reply`: decoded views point into the request while the reply is written.
   virtual DispatchResult dispatch(const MessageView& request, Message& reply) = 0;
+  // The register stubs: a call that came in registers (`r`, tag and words; the transport has
+  // checked that the tag has no handles, tail, flags or reserved bits) is decoded, handled and
+  // answered in `r`, or passed (kPass, `r` untouched) to the generic path.
+  virtual RegisterDispatch dispatch_registers(sys::IpcRegisters& r) {
+    (void)r;
+    return RegisterDispatch::kPass;
+  }
 
  protected:
   ~Dispatcher() = default;
@@ -200,11 +357,23 @@ struct ServeStats {
 // Receives one message, dispatches it and replies if it was a call. Malformed messages are
 // answered with a protocol error (calls) or dropped (sends); either way the server goes on.
 // `request` and `reply` are the serving thread's two buffers and must be distinct.
+inline Status dispatch_received(ServerTransport& transport, Dispatcher& dispatcher,
+                                ReplyToken token, Message& request, Message& reply,
+                                ServeStats* stats);
+
 inline Status serve_one(ServerTransport& transport, Dispatcher& dispatcher, Message& request,
                         Message& reply, ServeStats* stats) {
   ReplyToken token;
   Status received = transport.receive(request, &token);
   if (!received.ok()) return received;
+  return dispatch_received(transport, dispatcher, token, request, reply, stats);
+}
+
+// serve_one's second half: dispatches `request`, received with `token`, and hands the reply
+// of a call to the transport.
+inline Status dispatch_received(ServerTransport& transport, Dispatcher& dispatcher,
+                                ReplyToken token, Message& request, Message& reply,
+                                ServeStats* stats) {
   DispatchResult result;
   MessageView view;
   bool one_way = token.value == kNoReply.value;

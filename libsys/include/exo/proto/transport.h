@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "exo/ipc.h"
 #include "kernel/lib/result.h"
 #include "message.h"
 
@@ -27,8 +28,57 @@ class Transport {
   // Queues a one-way message. It may carry no handles (the queue is shared memory).
   virtual Status send(const Message& message, SendMode mode) = 0;
 
+  // The endpoint a register stub calls with the raw syscall, or kNoRegisterEndpoint when the
+  // transport is not kernel IPC (generated clients then use call_registers()). Read without a
+  // virtual call so that the stub's hot path inlines to the syscall (docs/protocols.md,
+  // "Register stubs").
+  static constexpr uint32_t kNoRegisterEndpoint = ~uint32_t{0};
+  uint32_t register_endpoint() const { return register_endpoint_; }
+
+  // A call whose request is `r` (tag and words as kernel IPC carries them, no handles, no
+  // tail) whose reply replaces it, on a transport that is not kernel IPC: the request goes
+  // through call() as a Message (a 4.2 KiB buffer on the stack) and a reply that does not fit
+  // the registers is kMalformed. Only malformed-free register messages are accepted: a tag
+  // with handles, a tail or reserved bits, or a size the words cannot hold, is
+  // kInvalidArgument.
+  virtual Status call_registers(sys::IpcRegisters& r) {
+    uint64_t tag = r.tag;
+    size_t size = r.words[0];
+    if ((tag & EXO_IPC_TAG_RESERVED_MASK) != 0 || EXO_IPC_TAG_HANDLES(tag) != 0 ||
+        EXO_IPC_TAG_TAIL(tag) != 0 || EXO_IPC_TAG_WORDS(tag) == 0 ||
+        EXO_IPC_TAG_WORDS(tag) > EXO_IPC_MAX_WORDS || (EXO_IPC_TAG_WORDS(tag) - 1u) * 8 < size) {
+      return Error::kInvalidArgument;
+    }
+    Message m;
+    m.label = make_label(EXO_IPC_TAG_LABEL(tag), uint8_t(EXO_IPC_TAG_FLAGS(tag)), 0, size);
+    for (size_t i = 0; i * 8 < size; ++i) __builtin_memcpy(m.bytes + 8 * i, &r.words[1 + i], 8);
+    Status called = call(m, m);
+    if (!called.ok()) return called;
+    size_t reply_size = m.size();
+    if (!label_valid(m.label) || m.handle_count() != 0 || reply_size > 8 * (EXO_IPC_MAX_WORDS - 1)) {
+      return Error::kMalformed;
+    }
+    size_t words = (reply_size + 7) / 8;
+    r.tag = EXO_IPC_TAG_FULL(m.ordinal(), 1 + words, 0, 0, m.flags());
+    r.words[0] = reply_size;
+    for (size_t i = 0; i < EXO_IPC_MAX_WORDS - 1; ++i) {
+      uint64_t word = 0;
+      if (i < words) {
+        size_t valid = reply_size - 8 * i;
+        __builtin_memcpy(&word, m.bytes + 8 * i, valid < 8 ? valid : 8);
+      }
+      r.words[1 + i] = word;
+    }
+    return ok_status();
+  }
+
  protected:
+  Transport() = default;
+  explicit Transport(uint32_t register_endpoint) : register_endpoint_(register_endpoint) {}
   ~Transport() = default;
+
+ private:
+  uint32_t register_endpoint_ = kNoRegisterEndpoint;
 };
 
 // Identifies the caller a reply goes to; kNoReply for one-way messages.

@@ -266,4 +266,79 @@ class Decoder {
   bool ok_;
 };
 
+// The register forms of Encoder and Decoder, for messages of fixed size without handles that
+// fit the five body words of an IPC message (docs/protocols.md, "Register stubs"): the body's
+// bytes are the words' bytes, little-endian, so a field at `at` is a shift and a mask. Offsets
+// are compile-time constants in generated code, so each get or put folds to a few instructions
+// on values that stay in registers. Only fixed-size fields have register forms: there is no
+// put_bytes, put_string or put_handle, and generated code never asks for them.
+inline constexpr size_t kRegisterBodyWords = 5;
+inline constexpr size_t kRegisterBodyBytes = 8 * kRegisterBodyWords;
+
+// Writes into body words that start zeroed; each byte is written at most once.
+class RegisterEncoder {
+ public:
+  // `words`: the five body words, zero. Precondition for every put: at + size <= 40.
+  explicit RegisterEncoder(uint64_t* words) : words_(words) {}
+
+  template <typename T>
+  [[gnu::always_inline]] void put(size_t at, T value) {
+    static_assert(sizeof(T) <= 8);
+    uint64_t bits = sizeof(T) == 8 ? uint64_t(value)
+                                   : uint64_t(value) & ((uint64_t{1} << (8 * sizeof(T))) - 1);
+    size_t w = at / 8;
+    size_t shift = 8 * (at % 8);
+    words_[w] |= bits << shift;
+    // A field that straddles two words (the layout is packed); shift > 0 here.
+    if (shift + 8 * sizeof(T) > 64) words_[w + 1] |= bits >> (64 - shift);
+  }
+  // The words start zeroed, so absent optionals need nothing written.
+  void zero(size_t, size_t) {}
+  [[gnu::always_inline]] void put_raw(size_t at, const void* data, size_t count) {
+    const auto* p = static_cast<const uint8_t*>(data);
+    for (size_t i = 0; i < count; ++i) put<uint8_t>(at + i, p[i]);
+  }
+
+ private:
+  uint64_t* words_;
+};
+
+// Reads body words whose count, size and padding the caller has already checked
+// (decode_registers in runtime.h), so every read below is of a word inside the body.
+class RegisterDecoder {
+ public:
+  explicit RegisterDecoder(const uint64_t* words) : words_(words) {}
+
+  // Precondition: at + sizeof(T) <= the checked body size.
+  template <typename T>
+  [[gnu::always_inline]] T get(size_t at) const {
+    static_assert(sizeof(T) <= 8);
+    size_t w = at / 8;
+    size_t shift = 8 * (at % 8);
+    uint64_t bits = words_[w] >> shift;
+    if (shift + 8 * sizeof(T) > 64) bits |= words_[w + 1] << (64 - shift);
+    return static_cast<T>(bits);  // truncates to the field's width (two's complement)
+  }
+  [[gnu::always_inline]] void get_raw(size_t at, void* out, size_t count) const {
+    auto* p = static_cast<uint8_t*>(out);
+    for (size_t i = 0; i < count; ++i) p[i] = get<uint8_t>(at + i);
+  }
+  [[gnu::always_inline]] bool get_bool(size_t at, bool* out) const {
+    uint8_t raw = get<uint8_t>(at);
+    if (raw > 1) return false;
+    *out = raw != 0;
+    return true;
+  }
+  bool get_present(size_t at, bool* out) const { return get_bool(at, out); }
+  [[gnu::always_inline]] bool zero(size_t at, size_t count) const {
+    for (size_t i = 0; i < count; ++i) {
+      if (get<uint8_t>(at + i) != 0) return false;
+    }
+    return true;
+  }
+
+ private:
+  const uint64_t* words_;
+};
+
 }  // namespace exo::proto
