@@ -137,15 +137,7 @@ Handle spawn_producer(Handle endpoint, uint32_t id, uint32_t count) {
   to_text(id, id_text);
   to_text(count, count_text);
   const char* argv[] = {"channel_test", "producer", id_text, count_text};
-  const Handle handles[] = {*copy};
-  const uint32_t roles[] = {EXO_START_HANDLE_USER};
-  exo::sys::SpawnOptions options;
-  options.argv = argv;
-  options.argc = 4;
-  options.handles = handles;
-  options.roles = roles;
-  options.handle_count = 1;
-  exo::Result<Handle> process = exo::sys::spawn_from_initrd("channel_test", options);
+  exo::Result<Handle> process = exo::user_test::spawn_with_user_handle(argv, 4, *copy);
   return process.ok() ? *process : 0;
 }
 

@@ -21,39 +21,11 @@ using exo::user_test::expect_status;
 using exo::user_test::expect_true;
 using exo::user_test::Samples;
 
-struct Server {
-  Handle process = 0;
-  Handle endpoint = 0;  // send-only handle to the server's endpoint
-};
+using Server = exo::user_test::EchoServer;
 
-// Starts echo_server with a bootstrap endpoint and receives its endpoint over it.
 Server start_server() {
-  Server server;
-  exo::Result<Handle> bootstrap = exo::sys::endpoint_create();
-  if (!bootstrap.ok()) return server;
-  exo::Result<Handle> for_server = exo::sys::handle_duplicate(*bootstrap, EXO_RIGHT_WRITE | EXO_RIGHT_TRANSFER);
-  if (!for_server.ok()) return server;
   const char* argv[] = {"echo_server"};
-  const Handle handles[] = {*for_server};
-  const uint32_t roles[] = {EXO_START_HANDLE_USER};
-  exo::sys::SpawnOptions options;
-  options.argv = argv;
-  options.argc = 1;
-  options.handles = handles;
-  options.roles = roles;
-  options.handle_count = 1;
-  exo::Result<Handle> process = exo::sys::spawn_from_initrd("echo_server", options);
-  if (!process.ok()) {
-    print("ipc_test: cannot start echo_server: {}\n", process.error());
-    return server;
-  }
-  server.process = *process;
-  IpcMessage hello;
-  if (exo::sys::ipc_recv(*bootstrap, hello) == 0 && hello.handle_count == 1) {
-    server.endpoint = static_cast<Handle>(hello.words[0]);
-  }
-  (void)exo::sys::handle_close(*bootstrap);
-  return server;
+  return exo::user_test::start_echo_server(argv, 1);
 }
 
 void test_every_size(Handle endpoint) {
@@ -204,15 +176,7 @@ void test_kill_during_call(Handle endpoint) {
     return;
   }
   const char* argv[] = {"ipc_test", "kill_child"};
-  const Handle handles[] = {*copy};
-  const uint32_t roles[] = {EXO_START_HANDLE_USER};
-  exo::sys::SpawnOptions options;
-  options.argv = argv;
-  options.argc = 2;
-  options.handles = handles;
-  options.roles = roles;
-  options.handle_count = 1;
-  exo::Result<Handle> child = exo::sys::spawn_from_initrd("ipc_test", options);
+  exo::Result<Handle> child = exo::user_test::spawn_with_user_handle(argv, 2, *copy);
   expect_true("the child that is killed mid-call starts", child.ok());
   if (!child.ok()) return;
   exo::Result<int64_t> status = exo::sys::process_wait(*child);

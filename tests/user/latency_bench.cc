@@ -52,42 +52,14 @@ void report(const char* name, const char* what, uint64_t start_ns, uint64_t star
 
 // ---- IPC call + reply -----------------------------------------------------------------------
 
-struct Server {
-  Handle process = 0;
-  Handle endpoint = 0;
-};
+using Server = exo::user_test::EchoServer;
 
-// Starts echo_server pinned to `cpu` and receives its endpoint over a bootstrap endpoint.
+// Starts echo_server pinned to `cpu`.
 Server start_server(uint32_t cpu) {
-  Server server;
-  exo::Result<Handle> bootstrap = exo::sys::endpoint_create();
-  if (!bootstrap.ok()) return server;
-  exo::Result<Handle> for_server =
-      exo::sys::handle_duplicate(*bootstrap, EXO_RIGHT_WRITE | EXO_RIGHT_TRANSFER);
-  if (!for_server.ok()) return server;
   char pin[16] = "cpu=";
   pin[4] = static_cast<char>('0' + cpu);  // CPUs 0..9 are enough here
   const char* argv[] = {"echo_server", pin};
-  const Handle handles[] = {*for_server};
-  const uint32_t roles[] = {EXO_START_HANDLE_USER};
-  exo::sys::SpawnOptions options;
-  options.argv = argv;
-  options.argc = 2;
-  options.handles = handles;
-  options.roles = roles;
-  options.handle_count = 1;
-  exo::Result<Handle> process = exo::sys::spawn_from_initrd("echo_server", options);
-  if (!process.ok()) {
-    print("latency_bench: cannot start echo_server: {}\n", process.error());
-    return server;
-  }
-  server.process = *process;
-  IpcMessage hello;
-  if (exo::sys::ipc_recv(*bootstrap, hello) == 0 && hello.handle_count == 1) {
-    server.endpoint = static_cast<Handle>(hello.words[0]);
-  }
-  (void)exo::sys::handle_close(*bootstrap);
-  return server;
+  return exo::user_test::start_echo_server(argv, 2);
 }
 
 // Round trips of a 2-word echo, client on CPU 0 and server on `server_cpu`, each timed alone.

@@ -4,10 +4,54 @@
 
 #include <stdint.h>
 
+#include "exo/initrd.h"
+#include "exo/ipc.h"
 #include "exo/print.h"
 #include "kernel/abi/status_map.h"
 
 namespace exo::user_test {
+
+// Starts argv[0] from the initrd with argc arguments and one start-up handle, `handle` (moved
+// to the child), in role EXO_START_HANDLE_USER: how the test programs hand a child its endpoint.
+inline Result<sys::Handle> spawn_with_user_handle(const char* const* argv, usize argc, sys::Handle handle) {
+  const sys::Handle handles[] = {handle};
+  const uint32_t roles[] = {EXO_START_HANDLE_USER};
+  sys::SpawnOptions options;
+  options.argv = argv;
+  options.argc = argc;
+  options.handles = handles;
+  options.roles = roles;
+  options.handle_count = 1;
+  return sys::spawn_from_initrd(argv[0], options);
+}
+
+// echo_server (tests/user/echo_server.cc) as a client sees it.
+struct EchoServer {
+  sys::Handle process = 0;
+  sys::Handle endpoint = 0;  // send-only handle to the server's endpoint; 0 if it did not start
+};
+
+// Starts echo_server with its arguments (argv[0] is "echo_server") and a bootstrap endpoint,
+// and receives the server's endpoint over it.
+inline EchoServer start_echo_server(const char* const* argv, usize argc) {
+  EchoServer server;
+  Result<sys::Handle> bootstrap = sys::endpoint_create();
+  if (!bootstrap.ok()) return server;
+  Result<sys::Handle> for_server = sys::handle_duplicate(*bootstrap, EXO_RIGHT_WRITE | EXO_RIGHT_TRANSFER);
+  Result<sys::Handle> process =
+      for_server.ok() ? spawn_with_user_handle(argv, argc, *for_server) : Result<sys::Handle>(for_server.error());
+  if (!process.ok()) {
+    sys::print("cannot start echo_server: {}\n", process.error());
+  } else {
+    server.process = *process;
+    sys::IpcMessage hello;
+    if (sys::ipc_recv(*bootstrap, hello) == 0 && hello.handle_count == 1) {
+      server.endpoint = static_cast<sys::Handle>(hello.words[0]);
+    }
+  }
+  (void)sys::handle_close(*bootstrap);
+  return server;
+}
 
 inline int passed = 0;
 inline int failed = 0;
