@@ -46,6 +46,8 @@ class IoPermissions {
 // other per-switch accessors: it is part of every switch to a user thread.)
 // Reloads this CPU's I/O permissions after the running process's changed.
 void reload_io_permissions(const IoPermissions* io);
+// Whether ring 3 code on this CPU may use `port` now (the loaded permissions), for tests.
+bool io_port_open_here(uint16_t port);
 
 // Leaves for ring 3 at `rip` with `rsp` and rdi = `argument`, every other general register 0,
 // rflags = IF. Interrupts may be on or off; the FPU state must already be the thread's.

@@ -37,6 +37,27 @@ EXO_KTEST(device, io_permissions_are_bounded_and_versioned) {
   KEXPECT_EQ(io.count(), arch::IoPermissions::kMaxRanges);
 }
 
+// The TSS bitmap opens exactly the loaded ranges, at any alignment, and closes them all again.
+EXO_KTEST(device, io_bitmap_opens_exactly_the_loaded_ranges) {
+  arch::IoPermissions io;
+  const uint32_t ranges[][2] = {{0x3f8, 8}, {0x61, 3}, {0x2f5, 13}, {0x70, 1}, {0x100, 20}};
+  for (const auto& r : ranges) KEXPECT(io.allow(r[0], r[1]).ok());
+  uint64_t flags = arch::irq_save();  // no switch may load other ranges meanwhile
+  arch::reload_io_permissions(&io);
+  usize wrong = 0;
+  for (uint32_t port = 0; port < 0x500; ++port) {
+    bool inside = false;
+    for (const auto& r : ranges) inside = inside || (port >= r[0] && port < r[0] + r[1]);
+    if (arch::io_port_open_here(static_cast<uint16_t>(port)) != inside) ++wrong;
+  }
+  arch::reload_io_permissions(nullptr);
+  usize still_open = 0;
+  for (uint32_t port = 0; port < 0x500; ++port) still_open += arch::io_port_open_here(static_cast<uint16_t>(port));
+  arch::irq_restore(flags);
+  KEXPECT_EQ(wrong, 0u);
+  KEXPECT_EQ(still_open, 0u);
+}
+
 EXO_KTEST(device, interrupt_lines_are_isa_lines_only) {
   KEXPECT_EQ(device::InterruptLine::get(16).error(), Error::kInvalidArgument);
   auto a = device::InterruptLine::get(4);

@@ -94,11 +94,19 @@ Status IoPermissions::allow(uint32_t base, uint32_t count) {
 
 namespace {
 
+// A set bit denies its port (SDM vol. 1, 19.5.2). Whole bytes are written at once: a switch
+// to or from a driver rewrites its ranges, and a device's ports are usually a run of 8.
 void set_ports(uint8_t* bitmap, const IoPermissions::Range& r, bool open) {
-  for (uint32_t port = r.base; port < r.base + r.count; ++port) {
-    auto bit = static_cast<uint8_t>(1u << (port % 8));
-    bitmap[port / 8] = open ? (bitmap[port / 8] & ~bit) : (bitmap[port / 8] | bit);
-  }
+  uint32_t port = r.base;
+  uint32_t end = r.base + r.count;
+  auto set_one = [&](uint32_t p) {
+    auto bit = static_cast<uint8_t>(1u << (p % 8));
+    bitmap[p / 8] = open ? (bitmap[p / 8] & ~bit) : (bitmap[p / 8] | bit);
+  };
+  for (; port < end && port % 8 != 0; ++port) set_one(port);
+  uint8_t fill = open ? 0x00 : 0xff;
+  for (; end - port >= 8; port += 8) bitmap[port / 8] = fill;
+  for (; port < end; ++port) set_one(port);
 }
 
 }  // namespace
@@ -121,6 +129,10 @@ void reload_io_permissions(const IoPermissions* io) {
   uint64_t generation = io != nullptr ? io->generation() : 0;
   if (cpu.io_loaded_generation != generation) load_io_ranges(cpu, io, generation);
   irq_restore(flags);
+}
+
+bool io_port_open_here(uint16_t port) {
+  return (percpu::current().io_bitmap[port / 8] & (1u << (port % 8))) == 0;
 }
 
 void enter_user(uptr rip, uptr rsp, uint64_t argument) { exo_enter_user(rip, rsp, argument); }
