@@ -309,8 +309,8 @@ Status IpcServerTransport::serve(Server& server, Message& request, Message& repl
     if ((r.tag & kRegisterCallMask) == 0 && EXO_IPC_TAG_LABEL(r.tag) != kTransportOrdinal &&
         !(has_ring_ && ring_.readable())) [[likely]] {
       RegisterDispatch handled;
-      if constexpr (requires { server.dispatch_registers_inline(r); }) {
-        handled = server.dispatch_registers_inline(r);
+      if constexpr (requires { server.template dispatch_registers_inline<Server>(r); }) {
+        handled = server.template dispatch_registers_inline<Server>(r);
       } else {
         handled = server.dispatch_registers(r);
       }
