@@ -175,6 +175,10 @@ template <typename T>
   r.tag = EXO_IPC_TAG_FULL(ordinal, 1 + kWords, 0, 0, flags);
   r.words[0] = T::kInlineSize;
   for (size_t i = 0; i < kWords; ++i) r.words[1 + i] = 0;
+  // The words past the count hold whatever their registers do (an empty asm "produces" them):
+  // the kernel neither reads nor delivers them, and a loop that keeps `r` in registers need
+  // not carry their old values through the handler to the next syscall.
+  for (size_t i = 1 + kWords; i < EXO_IPC_MAX_WORDS; ++i) asm("" : "=r"(r.words[i]));
   RegisterEncoder encoder(&r.words[1]);
   (void)encode(encoder, 0, value);  // fixed-size fields cannot fail
 }
