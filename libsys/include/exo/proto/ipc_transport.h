@@ -290,8 +290,9 @@ Status IpcServerTransport::serve(Server& server, Message& request, Message& repl
       }
       sys::IpcRegisters out;
       Step step;
-      EXO_TRY(before_receive(server, request, reply, stats, &out, &step));
-      if (step == Step::kAgain) continue;
+      do {  // the ring's messages and everything else receive() does, one serve_one() each
+        EXO_TRY(before_receive(server, request, reply, stats, &out, &step));
+      } while (step == Step::kAgain);
       if (step == Step::kReply) {
         r.tag = out.tag;
         for (size_t i = 0; i < EXO_IPC_MAX_WORDS; ++i) r.words[i] = out.words[i];
