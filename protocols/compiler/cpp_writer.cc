@@ -558,11 +558,14 @@ class Writer {
     line("::exo::proto::RegisterDispatch dispatch_registers(::exo::sys::IpcRegisters& r) override {");
     line("  return dispatch_registers_inline(r);");
     line("}");
-    line("// The same, for serving loops that know the server's type (IpcServerTransport::serve):");
-    line("// inlined there, so the words stay in registers from the receive to the reply.");
+    line("// The same, for serving loops that know the server's type (IpcServerTransport::serve");
+    line("// passes it as `Self`): inlined there, so the words stay in registers from the receive");
+    line("// to the reply, and the handlers of a `final` server are called directly (and inlined).");
+    line("template <typename Self = " + n + "Server>");
     line("[[gnu::always_inline]] ::exo::proto::RegisterDispatch dispatch_registers_inline(");
     line("    ::exo::sys::IpcRegisters& r) {");
     ++indent_;
+    line("Self& self = static_cast<Self&>(*this);");
     line("switch (EXO_IPC_TAG_LABEL(r.tag)) {");
     for (const ir::Method& m : p.methods) {
       if (!register_call(m)) continue;
@@ -577,7 +580,7 @@ class Writer {
       line("}");
       line(n + "::" + m.response.name + " response;");
       std::string a = args(m.request, "request.");
-      std::string call = "this->" + m.name + "(" + a + (a.empty() ? "" : ", ") + "&response)";
+      std::string call = "self." + m.name + "(" + a + (a.empty() ? "" : ", ") + "&response)";
       if (m.error) {
         line("::exo::proto::Outcome<" + m.error->name + "> outcome = " + call + ";");
         line("if (!outcome.ok()) {");

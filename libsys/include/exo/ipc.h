@@ -57,6 +57,48 @@ inline int64_t ipc_raw_registers(uint64_t number, Handle endpoint, uint64_t opti
   return static_cast<int64_t>(rax);
 }
 
+// A call (options 0, no tail) whose request uses only words 0..`words` - 1 of `r`: `words` must
+// be a compile-time constant after inlining. The word registers past them, and rbx (read only
+// with EXO_IPC_DEADLINE), go to the kernel with whatever they hold instead of being zeroed: the
+// kernel reads no word past the tag's count and zeroes the receiver's (docs/ipc.md), so nothing
+// leaks. For the generated register stubs, whose requests are mostly a word or two.
+[[gnu::always_inline]] inline int64_t ipc_call_registers(Handle endpoint, IpcRegisters& r,
+                                                         unsigned words) {
+  uint64_t rax = 64;
+  uint64_t rdi = endpoint;
+  uint64_t rsi = r.tag;
+  uint64_t rdx;
+  register uint64_t r10 asm("r10");
+  register uint64_t r8 asm("r8");
+  register uint64_t r9 asm("r9");
+  register uint64_t r12 asm("r12");
+  register uint64_t r13 asm("r13");
+  // An empty asm "produces" the register's current value: no instruction.
+  if (words > 0) rdx = r.words[0]; else asm("" : "=d"(rdx));
+  if (words > 1) r10 = r.words[1]; else asm("" : "=r"(r10));
+  if (words > 2) r8 = r.words[2]; else asm("" : "=r"(r8));
+  if (words > 3) r9 = r.words[3]; else asm("" : "=r"(r9));
+  if (words > 4) r12 = r.words[4]; else asm("" : "=r"(r12));
+  if (words > 5) r13 = r.words[5]; else asm("" : "=r"(r13));
+  register uint64_t r14 asm("r14") = 0;
+  register uint64_t r15 asm("r15") = 0;  // no tail buffer: a reply's tail is refused
+  uint64_t rbx;
+  asm("" : "=b"(rbx));
+  asm volatile("syscall"
+               : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(r10), "+r"(r8), "+r"(r9),
+                 "+r"(r12), "+r"(r13)
+               : "r"(r14), "r"(r15), "b"(rbx)
+               : "rcx", "r11", "memory");
+  r.tag = rsi;
+  r.words[0] = rdx;
+  r.words[1] = r10;
+  r.words[2] = r8;
+  r.words[3] = r9;
+  r.words[4] = r12;
+  r.words[5] = r13;
+  return static_cast<int64_t>(rax);
+}
+
 // The same on an IpcMessage: `message` in and out.
 inline int64_t ipc_raw(uint64_t number, Handle endpoint, uint64_t options, IpcMessage& message,
                        uint64_t deadline_ns = 0) {

@@ -291,6 +291,15 @@ class MpscRing {
     return true;
   }
 
+  // Consumer (only; not checked): whether its sleep announcement is still set, i.e. no producer has published (and
+  // cleared it to ring) since prepare_sleep() returned true. A consumer that took nothing from
+  // the ring since may then sleep again without renewing it; after false, prepare_sleep() again.
+  // (A hostile producer can forge the flag either way; that only costs a wake-up, as forging
+  // it against prepare_sleep() does: an honest producer that clears it always rings.)
+  bool sleep_announced() const {
+    return __atomic_load_n(&header()->consumer_sleeping, __ATOMIC_SEQ_CST) != 0;
+  }
+
   // Consumer: withdraws the sleep announcement (after waking, by signal, timeout or otherwise).
   void cancel_sleep() {
     if (!consumer_) return;

@@ -275,56 +275,100 @@ Status IpcServerTransport::serve(Server& server, Message& request, Message& repl
   static_assert(__is_base_of(Dispatcher, Server));
   sys::IpcRegisters r;
   bool reply_in_r = false;
+  // Our sleep announcement to the ring's producers is in place: made by prepare_sleep() on an
+  // empty ring and not withdrawn since. It stays across back-to-back register calls (which
+  // take nothing from the ring), so each call need not withdraw and remake it; it is withdrawn
+  // before anything else runs (receive(), the ring, the generic path), which announces for
+  // itself as before.
+  bool announced = false;
   uint8_t* tail_in = request.bytes + kIpcTailOffset;
   for (;;) {
     if (!reply_in_r) {
+      if (announced) {
+        ring_.cancel_sleep();
+        announced = false;
+      }
       sys::IpcRegisters out;
       Step step;
-      EXO_TRY(before_receive(server, request, reply, stats, &out, &step));
-      if (step == Step::kAgain) continue;
+      do {  // the ring's messages and everything else receive() does, one serve_one() each
+        EXO_TRY(before_receive(server, request, reply, stats, &out, &step));
+      } while (step == Step::kAgain);
       if (step == Step::kReply) {
         r.tag = out.tag;
         for (size_t i = 0; i < EXO_IPC_MAX_WORDS; ++i) r.words[i] = out.words[i];
         reply_in_r = true;
       }
+      // Only receive() (serve_one() in before_receive()) runs streaks; this is the endpoint's
+      // turn. Every other way to the receive below comes back through here first or leaves
+      // the streak alone.
+      ring_streak_ = 0;
     }
     // Sleep only with an empty ring, announced to its producers; with ring messages waiting,
     // send the reply and look for a call without blocking (receive() does the same).
-    ring_streak_ = 0;
+    // An announcement still in place needs no renewal: every producer that published since it
+    // was made found it set and rang the doorbell (clearing it), so one load tells whether to
+    // announce again (and find the ring's messages).
     uint32_t options = 0;
-    bool announced = false;
-    if (has_ring_) {
+    if (has_ring_ && !(announced && ring_.sleep_announced())) {
       announced = ring_.prepare_sleep();
       if (!announced) options = EXO_IPC_NONBLOCK;
     }
     int64_t status = sys::ipc_raw_registers(reply_in_r ? 67 : 66, endpoint_, options, tail_in, r);
     reply_in_r = false;
-    if (announced) ring_.cancel_sleep();
     if (status < 0) [[unlikely]] {
+      if (announced) {
+        ring_.cancel_sleep();
+        announced = false;
+      }
       if (status == EXO_ERR_WOULD_BLOCK && options != 0) continue;
       return abi::from_abi_status(status);
     }
     // A plain call (no handles, tail or flags: not transport-level, not one-way) with no sends
-    // of its caller waiting in the ring ahead of it: the register stubs.
-    if ((r.tag & kRegisterCallMask) == 0 && EXO_IPC_TAG_LABEL(r.tag) != kTransportOrdinal &&
-        !(has_ring_ && ring_.readable())) [[likely]] {
+    // of its caller waiting in the ring ahead of it: the register stubs. While calls keep
+    // coming that way, this inner loop answers each and waits for the next in one syscall,
+    // carrying nothing else, so the compiler keeps the words in the syscall's registers. (The
+    // announcement stays while the handler runs: a producer publishing meanwhile rings the
+    // doorbell, which the next receive returns at once.)
+    bool generic = false;
+    for (;;) {
+      // (readable() is false without a ring: ring_ is then unattached.)
+      if ((r.tag & kRegisterCallMask) != 0 || ring_.readable()) [[unlikely]] {
+        generic = true;
+        break;
+      }
       RegisterDispatch handled;
-      if constexpr (requires { server.dispatch_registers_inline(r); }) {
-        handled = server.dispatch_registers_inline(r);
+      if constexpr (requires { server.template dispatch_registers_inline<Server>(r); }) {
+        // Ordinal 0 (the transport's) is no method's: the generated switch passes it on.
+        handled = server.template dispatch_registers_inline<Server>(r);
       } else {
-        handled = server.dispatch_registers(r);
+        handled = EXO_IPC_TAG_LABEL(r.tag) == kTransportOrdinal ? RegisterDispatch::kPass
+                                                                 : server.dispatch_registers(r);
       }
-      if (handled != RegisterDispatch::kPass) [[likely]] {
-        reply_in_r = true;
-        if (stats != nullptr) {
-          if (handled == RegisterDispatch::kReply) {
-            ++stats->calls;
-          } else {
-            ++stats->rejected;
-          }
+      if (handled == RegisterDispatch::kPass) [[unlikely]] {
+        generic = true;
+        break;
+      }
+      if (stats != nullptr) {
+        if (handled == RegisterDispatch::kReply) {
+          ++stats->calls;
+        } else {
+          ++stats->rejected;
         }
-        continue;
       }
+      if (announced ? !ring_.sleep_announced() : has_ring_) [[unlikely]] {
+        reply_in_r = true;  // the outer loop announces again (or finds the ring's messages)
+        break;
+      }
+      status = sys::ipc_raw_registers(67, endpoint_, 0, tail_in, r);
+      if (status < 0) [[unlikely]] {
+        if (announced) ring_.cancel_sleep();
+        return abi::from_abi_status(status);
+      }
+    }
+    if (!generic) continue;
+    if (announced) {
+      ring_.cancel_sleep();
+      announced = false;
     }
     sys::IpcRegisters in, out;
     in.tag = r.tag;

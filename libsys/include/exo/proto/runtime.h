@@ -175,6 +175,10 @@ template <typename T>
   r.tag = EXO_IPC_TAG_FULL(ordinal, 1 + kWords, 0, 0, flags);
   r.words[0] = T::kInlineSize;
   for (size_t i = 0; i < kWords; ++i) r.words[1 + i] = 0;
+  // The words past the count hold whatever their registers do (an empty asm "produces" them):
+  // the kernel neither reads nor delivers them, and a loop that keeps `r` in registers need
+  // not carry their old values through the handler to the next syscall.
+  for (size_t i = 1 + kWords; i < EXO_IPC_MAX_WORDS; ++i) asm("" : "=r"(r.words[i]));
   RegisterEncoder encoder(&r.words[1]);
   (void)encode(encoder, 0, value);  // fixed-size fields cannot fail
 }
@@ -185,11 +189,21 @@ template <typename T>
 // decodes (enum values, bools, presence bytes, absent optionals all zero). Reads no word past
 // the ones the count covers.
 template <typename T>
+bool decode_register_body(const sys::IpcRegisters& r, T* out);
+template <typename T>
 [[gnu::always_inline]] inline bool decode_registers(const sys::IpcRegisters& r, T* out) {
   constexpr size_t kWords = register_words(T::kInlineSize);
   static_assert(T::kInlineSize == T::kMaxSize && T::kMaxHandles == 0 &&
                 kWords <= kRegisterBodyWords);
   if (r.words[0] != T::kInlineSize || EXO_IPC_TAG_WORDS(r.tag) < 1 + kWords) return false;
+  return decode_register_body(r, out);
+}
+
+// decode_registers() once word 0 and the count are known to be right: the bytes past the body
+// in its last word must be zero, and every field must decode.
+template <typename T>
+[[gnu::always_inline]] inline bool decode_register_body(const sys::IpcRegisters& r, T* out) {
+  constexpr size_t kWords = register_words(T::kInlineSize);
   if constexpr (T::kInlineSize % 8 != 0) {
     if ((r.words[kWords] >> (8 * (T::kInlineSize % 8))) != 0) return false;
   }
@@ -247,7 +261,8 @@ template <typename Resp, typename E>
                                                             uint32_t ordinal) {
   uint32_t endpoint = transport.register_endpoint();
   if (endpoint != Transport::kNoRegisterEndpoint) [[likely]] {
-    int64_t status = sys::ipc_raw_registers(64, endpoint, 0, nullptr, r);
+    // Only the words the request's tag counts (encode_registers wrote those).
+    int64_t status = sys::ipc_call_registers(endpoint, r, EXO_IPC_TAG_WORDS(r.tag));
     if (status < 0) [[unlikely]] return abi::from_abi_status(status);
   } else {
     sys::IpcRegisters reply;
@@ -257,6 +272,16 @@ template <typename Resp, typename E>
     r = reply;
   }
   uint64_t tag = r.tag;
+  // The reply a register stub or the generic packing sends for a value: exactly this tag (the
+  // words the body needs) and word 0 the body's size. One compare each; the body's own checks
+  // follow. Any other reply takes the full checks below.
+  constexpr size_t kRespWords = register_words(Resp::kInlineSize);
+  if (tag == EXO_IPC_TAG_FULL(ordinal, 1 + kRespWords, 0, 0, kFlagReply) &&
+      r.words[0] == Resp::kInlineSize) [[likely]] {
+    Resp response;
+    if (!decode_register_body(r, &response)) return Error::kMalformed;
+    return response;
+  }
   // Label, no handles, no tail, no reserved bits; the flags say which body follows.
   uint64_t expect = EXO_IPC_TAG_FULL(ordinal, 0, 0, 0, 0);
   if ((tag & ~EXO_IPC_TAG_FULL(0, 0xf, 0, 0, 0xff)) != expect) [[unlikely]] return Error::kMalformed;
