@@ -141,12 +141,6 @@ Handle spawn_producer(Handle endpoint, uint32_t id, uint32_t count) {
   return process.ok() ? *process : 0;
 }
 
-uint32_t parse(const char* text) {
-  uint32_t value = 0;
-  for (; *text >= '0' && *text <= '9'; ++text) value = value * 10 + uint32_t(*text - '0');
-  return value;
-}
-
 chantest::ChannelTest::TallyResponse tally(chantest::ChannelTestClient& client, uint32_t producer) {
   auto reply = client.tally(producer);
   if (!reply.ok()) {
@@ -433,15 +427,15 @@ int main(int argc, char** argv) {
     Handle endpoint = exo::sys::start_handle(EXO_START_HANDLE_USER);
     if (endpoint == exo::sys::kInvalidHandle || argc < 4) return 10;
     static proto::IpcTransport transport(endpoint);
-    return produce(transport, parse(argv[2]), parse(argv[3])) == 0 ? 0 : 11;
+    return produce(transport, exo::user_test::parse_count(argv[2]), exo::user_test::parse_count(argv[3])) == 0 ? 0 : 11;
   }
   if (argc > 1 && strcmp(argv[1], "callbench") == 0) {
-    int per_sample = argc > 2 ? static_cast<int>(parse(argv[2])) : 1000;
+    int per_sample = argc > 2 ? static_cast<int>(exo::user_test::parse_count(argv[2])) : 1000;
     bench_calls(per_sample > 0 ? per_sample : 1);
     return 0;
   }
   if (argc > 1 && strcmp(argv[1], "bench") == 0) {
-    int per_sample = argc > 2 ? static_cast<int>(parse(argv[2])) : 1000;
+    int per_sample = argc > 2 ? static_cast<int>(exo::user_test::parse_count(argv[2])) : 1000;
     bench(per_sample > 0 ? per_sample : 1);
     return 0;
   }

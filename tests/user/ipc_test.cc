@@ -330,6 +330,8 @@ void test_timeouts(Server& server) {
   m = IpcMessage{};
   expect_status("a deadline already past times out at once",
                 exo::sys::ipc_recv(*lonely, m, EXO_IPC_DEADLINE, 1), EXO_ERR_TIMED_OUT);
+  expect_status("a deadline of 0 is long past: timed out, not would-block",
+                exo::sys::ipc_recv(*lonely, m, EXO_IPC_DEADLINE, 0), EXO_ERR_TIMED_OUT);
   expect_status("a deadline and no-wait at once",
                 exo::sys::ipc_recv(*lonely, m, EXO_IPC_DEADLINE | EXO_IPC_NONBLOCK, 1),
                 EXO_ERR_INVALID_ARGUMENT);
@@ -662,11 +664,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "bench") == 0) {
     // `bench N`: N round trips per sample (1,000 by default), e.g. fewer for a profile run.
     int per_sample = 1000;
-    if (argc > 2) {
-      per_sample = 0;
-      for (const char* c = argv[2]; *c >= '0' && *c <= '9'; ++c) per_sample = per_sample * 10 + (*c - '0');
-      if (per_sample <= 0) per_sample = 1;
-    }
+    if (argc > 2) per_sample = exo::max(1, static_cast<int>(exo::user_test::parse_count(argv[2])));
     bench(server.endpoint, per_sample);
     if (argc > 2) {
       IpcMessage stop;

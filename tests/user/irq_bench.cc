@@ -76,18 +76,12 @@ void trigger(void*) {
   }
 }
 
-int parse_count(const char* text) {
-  int n = 0;
-  for (const char* c = text; *c >= '0' && *c <= '9'; ++c) n = n * 10 + (*c - '0');
-  return n;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace exo::sys;
   const char* mode = argc > 1 ? argv[1] : "cross";
-  int samples = argc > 2 ? parse_count(argv[2]) : kMaxSamples;
+  int samples = argc > 2 ? static_cast<int>(exo::user_test::parse_count(argv[2])) : kMaxSamples;
   bool cross = strcmp(mode, "cross") == 0;
   if ((!cross && strcmp(mode, "same") != 0) || samples <= 0 || samples > kMaxSamples) {
     print("irq_bench: usage: irq_bench [cross|same] [N], N in 1..{}\n", kMaxSamples);

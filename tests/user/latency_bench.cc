@@ -172,17 +172,11 @@ void bench_notify(const char* name, uint32_t waiter_cpu, int samples) {
   (void)exo::sys::handle_close(g_pong);
 }
 
-int parse_count(const char* text) {
-  int n = 0;
-  for (const char* c = text; *c >= '0' && *c <= '9'; ++c) n = n * 10 + (*c - '0');
-  return n;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "all";
-  int samples = argc > 2 ? parse_count(argv[2]) : kMaxSamples;
+  int samples = argc > 2 ? static_cast<int>(exo::user_test::parse_count(argv[2])) : kMaxSamples;
   if (samples <= 0 || samples > kMaxSamples) {
     print("latency_bench: N must be 1..{}\n", kMaxSamples);
     return 2;

@@ -25,6 +25,13 @@ inline Result<sys::Handle> spawn_with_user_handle(const char* const* argv, usize
   return sys::spawn_from_initrd(argv[0], options);
 }
 
+// The leading decimal digits of a program argument ("1000" -> 1000; no digits -> 0).
+inline uint32_t parse_count(const char* text) {
+  uint32_t n = 0;
+  for (const char* c = text; *c >= '0' && *c <= '9'; ++c) n = n * 10 + uint32_t(*c - '0');
+  return n;
+}
+
 // echo_server (tests/user/echo_server.cc) as a client sees it.
 struct EchoServer {
   sys::Handle process = 0;
