@@ -33,6 +33,10 @@
   /* Replies to the call this thread received last, then waits as ipc_recv. */               \
   X(67, ipc_reply_recv)
 
+/* The two the kernel's entry stub sends to the fast path first (numbers as above). */
+#define EXO_IPC_NR_CALL 64
+#define EXO_IPC_NR_REPLY_RECV 67
+
 #define EXO_IPC_SYSCALL_FIRST 64
 #define EXO_IPC_SYSCALL_END 68
 

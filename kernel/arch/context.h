@@ -18,6 +18,14 @@ namespace exo::arch {
 //     start(arg, prev) on that stack, prev as context_switch would have returned it. Returns
 //     the stack pointer to switch to. start must never return. Precondition: stack_top is
 //     16-byte aligned with at least 64 writable bytes below it.
+//
+//   [[noreturn]] void context_jump(uptr next_sp, void* prev);
+//     context_switch without saving the running context: the running thread must already have
+//     a saved stack pointer to resume from (it was parked), or never run again.
+//
+//   uptr park_ipc_context(void* frame);
+//     The saved stack pointer of a thread parked at its user boundary in the IPC fast path,
+//     whose syscall register frame is at `frame` (docs/ipc.md, "Parked threads").
 
 }  // namespace exo::arch
 

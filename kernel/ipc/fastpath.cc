@@ -42,13 +42,14 @@ bool register_only(uint64_t tag) {
   return (tag & kSlowTagBits) == 0 && EXO_IPC_TAG_WORDS(tag) <= kMaxWords;
 }
 
-// The register-only message in `from` (tag `tag`) to `to`, a thread blocked in IPC. Into its
-// registers when it waits in the fast path, else into its ThreadIpc::message. IPC lock held.
-[[gnu::always_inline]] inline void deliver(ThreadIpc& to, const arch::IpcFrame& from, uint64_t tag) {
+// The register-only message in `from` (tag `tag`) to `to`, a thread blocked in IPC: into its
+// register frame `to_frame` when it waits parked (it goes back to ring 3 from there), else into
+// its ThreadIpc::message (it resumes in the generic path, which writes that out). IPC lock held.
+[[gnu::always_inline]] inline void deliver(ThreadIpc& to, void* to_frame, const arch::IpcFrame& from,
+                                           uint64_t tag) {
   unsigned count = EXO_IPC_TAG_WORDS(tag);
-  if (to.frame != nullptr) {
-    arch::ipc_copy_message(*static_cast<arch::IpcFrame*>(to.frame), from, tag, count);
-    to.in_frame = true;
+  if (to_frame != nullptr) {
+    arch::ipc_copy_message(*static_cast<arch::IpcFrame*>(to_frame), from, tag, count);
     return;
   }
   Message& m = to.message;
@@ -60,15 +61,7 @@ bool register_only(uint64_t tag) {
   for (unsigned i = 0; i < count; ++i) m.words[i] = arch::ipc_word(from, i);
 }
 
-constexpr FastResult kNotTaken{FastOutcome::kNotTaken, 0};
-
-// After this thread's fast-path wait: how the message (or the error) came.
-FastResult resumed(ThreadIpc& me) {
-  me.frame = nullptr;
-  if (me.failed) return {FastOutcome::kDone, abi::to_abi_status(me.error)};
-  if (!me.in_frame) return {FastOutcome::kReceivedInState, 0};
-  return {FastOutcome::kDone, EXO_OK};
-}
+constexpr ParkedHandOff kNotTaken{nullptr, nullptr};
 
 // The endpoint `handle` names in the calling process, with `required`, and the IPC lock held.
 // Null, nothing held, when the handle is not such an endpoint (the slow path then reports
@@ -103,24 +96,20 @@ FastResult resumed(ThreadIpc& me) {
 
 }  // namespace
 
-FastResult fast_call(arch::IpcFrame& frame) {
+ParkedHandOff fast_call(arch::IpcFrame& frame) {
   uint64_t tag = arch::ipc_tag(frame);
   if (!register_only(tag) || arch::ipc_options(frame) != 0) return kNotTaken;
   Thread& self = *Thread::current();
   auto& process = *static_cast<proc::Process*>(self.process());
   ThreadIpc& me = state_of(self);
-  uint64_t flags = arch::irq_save();
   Endpoint* endpoint = lock_endpoint(process, me, arch::ipc_endpoint(frame), Rights::kWrite);
-  if (endpoint == nullptr) {
-    arch::irq_restore(flags);
-    return kNotTaken;
-  }
+  if (endpoint == nullptr) return kNotTaken;
   // A queued receiver holds a reference to the endpoint (its syscall's, or its held_endpoint),
   // so the endpoint is alive as long as one is found here; this thread does not touch it after
   // the IPC lock goes.
   Thread* receiver = as_thread(FastPath::receivers(*endpoint).front());
   if (FastPath::closed(*endpoint) || receiver == nullptr || !can_switch_directly(*receiver)) {
-    g_ipc_lock.release(flags);
+    g_ipc_lock.release_irqs_off();
     return kNotTaken;
   }
   (void)FastPath::receivers(*endpoint).wake_one();
@@ -128,18 +117,18 @@ FastResult fast_call(arch::IpcFrame& frame) {
   rx.queued_on = nullptr;
   rx.failed = false;
   rx.reply_to = &self;
-  deliver(rx, frame, tag);
+  void* rx_frame = rx.frame;  // parked: it goes back to ring 3 from there, straight from here
+  deliver(rx, rx_frame, frame, tag);
+  rx.frame = nullptr;
   me.failed = false;
   me.delivered = true;
   me.is_call = true;
   me.replier = receiver;
   me.frame = &frame;
-  me.in_frame = false;
-  block_on_and_switch_to(me.reply_wait, g_ipc_lock, flags, *receiver);
-  return resumed(me);
+  return park_and_hand_over(me.reply_wait, g_ipc_lock, &frame, *receiver, rx_frame);
 }
 
-FastResult fast_reply_recv(arch::IpcFrame& frame) {
+ParkedHandOff fast_reply_recv(arch::IpcFrame& frame) {
   uint64_t tag = arch::ipc_tag(frame);
   if (!register_only(tag) || arch::ipc_options(frame) != 0) return kNotTaken;
   Thread& self = *Thread::current();
@@ -147,53 +136,58 @@ FastResult fast_reply_recv(arch::IpcFrame& frame) {
   ThreadIpc& me = state_of(self);
   // A racy early out (reply_to changes under the IPC lock); checked again under it below.
   if (__atomic_load_n(&me.reply_to, __ATOMIC_RELAXED) == nullptr) return kNotTaken;
-  uint64_t flags = arch::irq_save();
   Endpoint* endpoint = lock_endpoint(process, me, arch::ipc_endpoint(frame), Rights::kRead);
-  if (endpoint == nullptr) {
-    arch::irq_restore(flags);
-    return kNotTaken;
-  }
+  if (endpoint == nullptr) return kNotTaken;
   if (endpoint != me.held_endpoint.get()) {
     // This thread is about to wait on the endpoint with no syscall frame holding a reference:
-    // take one through the ordinary lookup, outside the locks (only this thread touches
-    // held_endpoint), and look again. Once per endpoint a server thread serves.
-    g_ipc_lock.release(flags);
+    // take one through the ordinary lookup, outside the locks and with interrupts on (only
+    // this thread touches held_endpoint; dropping the previous one may destroy it), and look
+    // again. Once per endpoint a server thread serves.
+    g_ipc_lock.release_irqs_off();
+    arch::irq_enable();
     auto held = process.get_handle<Endpoint>(static_cast<object::Handle>(arch::ipc_endpoint(frame)),
                                              Rights::kRead);
+    if (held.ok()) me.held_endpoint = move(*held);
+    arch::irq_disable();
     if (!held.ok()) return kNotTaken;
-    me.held_endpoint = move(*held);  // any previous one drops here, with no lock held
-    flags = arch::irq_save();
     endpoint = lock_endpoint(process, me, arch::ipc_endpoint(frame), Rights::kRead);
-    if (endpoint == nullptr || endpoint != me.held_endpoint.get()) {
-      if (endpoint != nullptr) {
-        g_ipc_lock.release(flags);
-      } else {
-        arch::irq_restore(flags);
-      }
+    if (endpoint == nullptr) return kNotTaken;
+    if (endpoint != me.held_endpoint.get()) {
+      g_ipc_lock.release_irqs_off();
       return kNotTaken;
     }
   }
   Thread* caller = me.reply_to;
   if (caller == nullptr || FastPath::closed(*endpoint) || !FastPath::senders(*endpoint).empty() ||
       !can_switch_directly(*caller)) {
-    g_ipc_lock.release(flags);
+    g_ipc_lock.release_irqs_off();
     return kNotTaken;
   }
   ThreadIpc& cx = state_of(*caller);
   if (!cx.reply_wait.remove(*caller)) {
-    g_ipc_lock.release(flags);
+    g_ipc_lock.release_irqs_off();
     return kNotTaken;
   }
   me.reply_to = nullptr;
   cx.replier = nullptr;
   cx.failed = false;
-  deliver(cx, frame, tag);
+  void* cx_frame = cx.frame;
+  deliver(cx, cx_frame, frame, tag);
+  cx.frame = nullptr;
   me.failed = false;
   me.queued_on = endpoint;
   me.frame = &frame;
-  me.in_frame = false;
-  block_on_and_switch_to(FastPath::receivers(*endpoint), g_ipc_lock, flags, *caller);
-  return resumed(me);
+  return park_and_hand_over(FastPath::receivers(*endpoint), g_ipc_lock, &frame, *caller, cx_frame);
+}
+
+FastResult parked_outcome() {
+  ThreadIpc& me = state_of(*Thread::current());
+  SpinlockGuard guard(g_ipc_lock);
+  // Whoever woke it was not a fast-path peer (that one writes the frame and resumes it
+  // directly): the answer is an error or a message in its state.
+  me.frame = nullptr;
+  if (me.failed) return {FastOutcome::kDone, abi::to_abi_status(me.error)};
+  return {FastOutcome::kReceivedInState, 0};
 }
 
 }  // namespace exo::ipc

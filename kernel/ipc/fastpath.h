@@ -6,6 +6,9 @@
 
 #include "kernel/lib/types.h"
 
+namespace exo {
+struct ParkedHandOff;
+}
 namespace exo::arch {
 struct IpcFrame;
 }
@@ -26,8 +29,17 @@ struct FastResult {
 };
 
 // ipc_call (64) and ipc_reply_recv (67) on the calling user thread, whose syscall registers are
-// `frame`. Interrupts on at entry and on return.
-FastResult fast_call(arch::IpcFrame& frame);
-FastResult fast_reply_recv(arch::IpcFrame& frame);
+// `frame`, interrupts off (they stay off). Not taken: next_frame is null and nothing was done.
+// Taken, the calling thread is parked (sched/thread.h, park_and_hand_over) and either:
+//   - its peer was parked too: returns the peer's frame, holding the message, to go to ring 3
+//     from, with EXO_OK in rax; the caller clears *prev_on_cpu once off this stack;
+//   - or the peer resumes in its kernel context, and this does not return.
+// The calling thread comes back through exo_ipc_resume_parked and parked_outcome, or directly
+// with the answer in its frame when its own peer takes the fast path back.
+ParkedHandOff fast_call(arch::IpcFrame& frame);
+ParkedHandOff fast_reply_recv(arch::IpcFrame& frame);
+
+// The calling thread was parked by the fast path and a switch resumed it: how its wait ended.
+FastResult parked_outcome();
 
 }  // namespace exo::ipc

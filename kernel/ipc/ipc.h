@@ -59,11 +59,11 @@ struct ThreadIpc {
   // Sender side of handle transfer: the values reserved in the sender's table.
   object::Handle sent_handles[kMaxHandles] = {};
   // The fast path (kernel/ipc/fastpath.cc). `frame` is the thread's saved registers
-  // (arch::IpcFrame) while it is blocked in the fast path, null otherwise: a fast-path deliverer
-  // writes a register-only message straight there and sets `in_frame`; anyone else leaves the
-  // message in `message`, which the thread then writes out as a slow receive does.
+  // (arch::IpcFrame) while it waits parked (docs/ipc.md, "Parked threads"), null otherwise: a
+  // fast-path peer writes a register-only message straight there and sends it back to ring 3
+  // from it; anyone else leaves the message (or the error) in the state, and the thread, once
+  // switched to, writes it out as a slow receive does (ipc::parked_outcome).
   void* frame = nullptr;
-  bool in_frame = false;
   // The endpoint this thread last waited on through the fast path, with a reference, so the
   // endpoint outlives a receiver queued there without a syscall frame holding one. Kept
   // between calls (a server replies and waits on the same endpoint each time), replaced when

@@ -79,6 +79,13 @@ class RunQueue {
     next.last_cpu_ = cpu_;
     charged_until_ns_ = now_ns;
   }
+  // hand_over_current without charging: `next` takes over current's slice accounting from
+  // charged_until_ns on (the parked hand-off reads no clock; sched/thread.h).
+  [[gnu::always_inline]] void hand_over_current_uncharged(SchedEntity& next) {
+    current_ = &next;
+    next.state_ = ThreadState::kRunning;
+    next.last_cpu_ = cpu_;
+  }
   // dequeue_highest + set_current; null (and no current) when nothing is ready.
   // Precondition: no current.
   SchedEntity* pick_next(uint64_t now_ns);

@@ -603,6 +603,34 @@ void block_on_and_switch_to(sched::WaitQueue& queue, Spinlock& lock, uint64_t fl
   release_and_reap(switch_to(cpu, *self, next), flags);
 }
 
+ParkedHandOff park_and_hand_over(sched::WaitQueue& queue, Spinlock& lock, void* frame, Thread& next,
+                                 void* next_frame) {
+  CpuScheduler& cpu = this_cpu();
+  Thread* self = cpu.current;
+  EXO_ASSERT(!I::is_idle(*self));
+  cpu.lock.acquire_irqs_off();
+  cpu.queue.hand_over_current_uncharged(next);
+  queue.block(*self);
+  I::saved_sp(*self) = arch::park_ipc_context(frame);
+  lock.release_irqs_off();
+  // Parked on another CPU a moment ago, that CPU may still be on its way out of its stack.
+  while (__atomic_load_n(&I::on_cpu(next), __ATOMIC_ACQUIRE)) arch::cpu_relax();
+  I::on_cpu(next) = true;
+  cpu.current = &next;
+  ++cpu.context_switches;
+  switch_user_state(cpu, *self, next);
+  // The resumed side of a switch expects this CPU's lock held (it calls finish_switch).
+  if (next_frame == nullptr) arch::context_jump(I::saved_sp(next), self);
+  cpu.lock.release_irqs_off();
+  return {next_frame, &I::on_cpu(*self)};
+}
+
+void finish_switch_into_parked(Thread& prev) {
+  CpuScheduler& cpu = this_cpu();
+  finish_switch(cpu, prev);
+  release_and_reap(cpu, arch::kRflagsInterruptEnable);
+}
+
 namespace {
 
 CpuScheduler& create_cpu_scheduler(uint32_t index) {

@@ -4,6 +4,7 @@
 #include "kernel/lib/types.h"
 
 extern "C" void exo_thread_trampoline();
+extern "C" void exo_ipc_resume_parked();
 
 namespace exo::arch {
 
@@ -40,6 +41,32 @@ inline uptr initial_thread_stack(uptr stack_top, void (*start)(void* arg, void* 
   *--sp = reinterpret_cast<uint64_t>(arg);
   *--sp = reinterpret_cast<uint64_t>(start);
   *--sp = reinterpret_cast<uint64_t>(&exo_thread_trampoline);
+  return reinterpret_cast<uptr>(sp);
+}
+
+// Resumes the thread whose saved stack pointer is next_sp as context_switch would, with `prev`,
+// without saving anything of the running context: the caller's stack is abandoned (the thread
+// that ran on it is parked, see park_ipc_context, or will never run again).
+[[noreturn]] inline void context_jump(uptr next_sp, void* prev) {
+  asm volatile(
+      "movq %0, %%rsp\n\t"
+      "retq"
+      :
+      : "r"(next_sp), "a"(prev)
+      : "memory");
+  __builtin_unreachable();
+}
+
+// The kernel context of a thread parked in the IPC fast path at its user boundary: nothing of
+// its kernel stack matters but the register frame the syscall entry pushed at `frame`, so a
+// switch to it "returns" into exo_ipc_resume_parked (syscall_entry.S), which finishes the switch,
+// settles how the wait ended and returns to ring 3 from the frame. Writes the two words
+// context_switch expects (resume address, then %rbp) in the 16 bytes below `frame`, which the
+// entry reserves for them, and returns the stack pointer to save.
+inline uptr park_ipc_context(void* frame) {
+  auto* sp = static_cast<uint64_t*>(frame) - 2;
+  sp[0] = reinterpret_cast<uint64_t>(&exo_ipc_resume_parked);
+  sp[1] = 0;
   return reinterpret_cast<uptr>(sp);
 }
 

@@ -16,6 +16,8 @@ inline uint64_t irq_save() {
 inline void irq_restore(uint64_t flags) {
   if (flags & kRflagsInterruptEnable) asm volatile("sti" ::: "memory");
 }
+inline void irq_enable() { asm volatile("sti" ::: "memory"); }
+inline void irq_disable() { asm volatile("cli" ::: "memory"); }
 inline bool interrupts_enabled() {
   uint64_t flags;
   asm volatile("pushfq; popq %0" : "=r"(flags));

@@ -3,6 +3,7 @@
 #include "kernel/arch/ipc_frame.h"
 #include "kernel/arch/x86_64/user_mode.h"
 #include "kernel/ipc/fastpath.h"
+#include "kernel/sched/thread.h"
 #include "kernel/syscall/syscall.h"
 
 // Called with interrupts off when the running thread's exit flag is set; ends the thread
@@ -27,28 +28,38 @@ void write_back(IpcFrame& f, const exo::syscall::IpcRegisters& r) {
   f.r13 = r.words[5];
 }
 
-constexpr uint64_t kIpcCall = 64;       // kernel/abi/ipc.h
-constexpr uint64_t kIpcReplyRecv = 67;
+constexpr uint64_t kIpcCall = 64;  // kernel/abi/ipc.h
 
 int64_t abi_status(exo::Status s) { return s.ok() ? EXO_OK : exo::abi::to_abi_status(s.error()); }
 
 }  // namespace
 
-// From syscall_entry.S for numbers in [EXO_IPC_SYSCALL_FIRST, EXO_IPC_SYSCALL_END): the fast
-// path first, then the ABI's registers (kernel/abi/ipc.h) in and out of the generic IPC
-// syscall; returns the status.
+// From syscall_entry.S for numbers in [EXO_IPC_SYSCALL_FIRST, EXO_IPC_SYSCALL_END), interrupts
+// on: the ABI's registers (kernel/abi/ipc.h) in and out of the generic IPC syscall; returns the
+// status.
 extern "C" int64_t exo_ipc_dispatch(uint64_t number, IpcFrame* f) {
+  exo::syscall::IpcRegisters r = registers_of(*f);
+  exo::Status s = exo::syscall::ipc_syscall(number, r);
+  write_back(*f, r);
+  return abi_status(s);
+}
+
+// From syscall_entry.S for ipc_call and ipc_reply_recv first, interrupts off: the fast path
+// (kernel/ipc/fastpath.h). A null next_frame sends the syscall on to exo_ipc_dispatch.
+extern "C" exo::ParkedHandOff exo_ipc_fast(uint64_t number, IpcFrame* f) {
+  return number == kIpcCall ? exo::ipc::fast_call(*f) : exo::ipc::fast_reply_recv(*f);
+}
+
+// From exo_ipc_resume_parked: a switch resumed a thread the fast path parked (`prev` ran before
+// it, this CPU's scheduler lock is held, interrupts off). Finishes the switch, then the syscall
+// as the generic path would; returns its status, the answer in `f`.
+extern "C" int64_t exo_ipc_parked_resumed(exo::Thread* prev, IpcFrame* f) {
   using namespace exo;
-  ipc::FastResult fast{ipc::FastOutcome::kNotTaken, 0};
-  if (number == kIpcCall) {
-    fast = ipc::fast_call(*f);
-  } else if (number == kIpcReplyRecv) {
-    fast = ipc::fast_reply_recv(*f);
-  }
-  if (fast.outcome == ipc::FastOutcome::kDone) return fast.status;
+  finish_switch_into_parked(*prev);
+  ipc::FastResult outcome = ipc::parked_outcome();
+  if (outcome.outcome == ipc::FastOutcome::kDone) return outcome.status;
   syscall::IpcRegisters r = registers_of(*f);
-  Status s = fast.outcome == ipc::FastOutcome::kReceivedInState ? syscall::ipc_finish_receive(r)
-                                                                  : syscall::ipc_syscall(number, r);
+  Status s = syscall::ipc_finish_receive(r);
   write_back(*f, r);
   return abi_status(s);
 }

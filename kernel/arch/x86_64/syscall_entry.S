@@ -28,10 +28,10 @@ exo_syscall_entry:
     pushq %r10
     pushq %r8
     pushq %r9
-    pushq %rax                                      // the number (for debuggers; not reloaded)
-    sti
+    pushq %rax                                      // the number (for debuggers and IPC)
     cmpq $EXO_SYSCALL_COUNT, %rax                   // unsigned: high bits set are unknown too
     jae .Lunknown
+    sti
     movq %r10, %rcx                                 // the fourth argument, C++ style
     call *exo_syscall_table(, %rax, 8)              // -> rax status, rdx for the user's rdx
 .Lexit:
@@ -76,9 +76,51 @@ exo_syscall_entry:
     pushq %r12
     pushq %rbp
     pushq %rbx
-    mov %rax, %rdi
-    mov %rsp, %rsi
+    cmpq $EXO_IPC_NR_CALL, %rax
+    je .Lfast
+    cmpq $EXO_IPC_NR_REPLY_RECV, %rax
+    je .Lfast
+.Lipc_generic:
+    sti
+    movq %rax, %rdi
+    movq %rsp, %rsi
     call exo_ipc_dispatch
+    jmp exo_ipc_return
+
+// The fast path (kernel/ipc/fastpath.h), interrupts still off. The 16 bytes below the frame
+// are left for a parked context (arch::park_ipc_context), so the call's return address goes
+// below them. Taken, it returns the peer's frame (on the peer's kernel stack) in rax and the
+// flag that lets other CPUs run this thread again in rdx, to be cleared once off this stack:
+// the peer then goes to ring 3 from its frame with EXO_OK. (Or it never returns here: the peer
+// resumed in its kernel context.)
+.Lfast:
+    movq %rax, %rdi
+    movq %rsp, %rsi
+    subq $16, %rsp
+    call exo_ipc_fast
+    testq %rax, %rax
+    jz 1f
+    movq %rax, %rsp
+    movb $0, (%rdx)                                 // a plain store releases on x86
+    xorl %eax, %eax                                 // EXO_OK
+    jmp exo_ipc_return
+1:  addq $16, %rsp                                  // not taken: the generic path
+    movq 48(%rsp), %rax                             // IpcFrame::number
+    jmp .Lipc_generic
+
+// A switch to a thread the fast path parked lands here (arch::park_ipc_context), with the
+// thread switched from in rax and this CPU's scheduler lock held, on the parked context's
+// second word: the thread's register frame is just above.
+    .global exo_ipc_resume_parked
+exo_ipc_resume_parked:
+    addq $8, %rsp                                   // the %rbp word
+    movq %rax, %rdi
+    movq %rsp, %rsi
+    call exo_ipc_parked_resumed                     // -> rax the status, the answer in the frame
+
+// Back to ring 3 from an IPC frame on top of this thread's kernel stack, status in rax.
+    .global exo_ipc_return
+exo_ipc_return:
     popq %rbx
     popq %rbp
     popq %r12
