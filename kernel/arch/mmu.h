@@ -41,7 +41,8 @@ void free_pcid(uint16_t pcid);
 // otherwise. A space bumps its generation (to a system-wide new value) whenever a translation
 // is removed or narrowed, so every CPU that may cache old entries flushes them at its next load,
 // loaded or not at the time.
-void load_user_address_space(uint64_t root, uint16_t pcid, uint64_t generation);
+// Inline (kernel/arch/x86_64/mmu_inline.h): it is part of every switch between processes.
+inline void load_user_address_space(uint64_t root, uint16_t pcid, uint64_t generation);
 
 // The PML4 physical address the calling CPU has loaded.
 uint64_t current_address_space_root();
@@ -51,3 +52,5 @@ uint64_t current_address_space_root();
 void apply_tlb_flush(const mm::TlbFlush& flush);
 
 }  // namespace exo::arch
+
+#include "kernel/arch/x86_64/mmu_inline.h"

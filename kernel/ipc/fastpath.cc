@@ -13,6 +13,7 @@
 #include "kernel/arch/ipc_frame.h"
 #include "kernel/ipc/ipc.h"
 #include "kernel/proc/process.h"
+#include "kernel/sched/handoff.h"
 #include "kernel/sched/thread.h"
 
 namespace exo::ipc {
@@ -61,7 +62,7 @@ bool register_only(uint64_t tag) {
   for (unsigned i = 0; i < count; ++i) m.words[i] = arch::ipc_word(from, i);
 }
 
-constexpr ParkedHandOff kNotTaken{nullptr, nullptr};
+constexpr bool kNotTaken = false;
 
 // The endpoint `handle` names in the calling process, with `required`, and the IPC lock held.
 // Null, nothing held, when the handle is not such an endpoint (the slow path then reports
@@ -96,10 +97,10 @@ constexpr ParkedHandOff kNotTaken{nullptr, nullptr};
 
 }  // namespace
 
-ParkedHandOff fast_call(arch::IpcFrame& frame) {
+bool fast_call(arch::IpcFrame& frame) {
   uint64_t tag = arch::ipc_tag(frame);
   if (!register_only(tag) || arch::ipc_options(frame) != 0) return kNotTaken;
-  Thread& self = *Thread::current();
+  Thread& self = *this_cpu().current;
   auto& process = *static_cast<proc::Process*>(self.process());
   ThreadIpc& me = state_of(self);
   Endpoint* endpoint = lock_endpoint(process, me, arch::ipc_endpoint(frame), Rights::kWrite);
@@ -125,13 +126,13 @@ ParkedHandOff fast_call(arch::IpcFrame& frame) {
   me.is_call = true;
   me.replier = receiver;
   me.frame = &frame;
-  return park_and_hand_over(me.reply_wait, g_ipc_lock, &frame, *receiver, rx_frame);
+  park_and_hand_over(me.reply_wait, g_ipc_lock, &frame, *receiver, rx_frame);
 }
 
-ParkedHandOff fast_reply_recv(arch::IpcFrame& frame) {
+bool fast_reply_recv(arch::IpcFrame& frame) {
   uint64_t tag = arch::ipc_tag(frame);
   if (!register_only(tag) || arch::ipc_options(frame) != 0) return kNotTaken;
-  Thread& self = *Thread::current();
+  Thread& self = *this_cpu().current;
   auto& process = *static_cast<proc::Process*>(self.process());
   ThreadIpc& me = state_of(self);
   // A racy early out (reply_to changes under the IPC lock); checked again under it below.
@@ -177,11 +178,11 @@ ParkedHandOff fast_reply_recv(arch::IpcFrame& frame) {
   me.failed = false;
   me.queued_on = endpoint;
   me.frame = &frame;
-  return park_and_hand_over(FastPath::receivers(*endpoint), g_ipc_lock, &frame, *caller, cx_frame);
+  park_and_hand_over(FastPath::receivers(*endpoint), g_ipc_lock, &frame, *caller, cx_frame);
 }
 
 FastResult parked_outcome() {
-  ThreadIpc& me = state_of(*Thread::current());
+  ThreadIpc& me = state_of(*this_cpu().current);
   SpinlockGuard guard(g_ipc_lock);
   // Whoever woke it was not a fast-path peer (that one writes the frame and resumes it
   // directly): the answer is an error or a message in its state.

@@ -6,9 +6,6 @@
 
 #include "kernel/lib/types.h"
 
-namespace exo {
-struct ParkedHandOff;
-}
 namespace exo::arch {
 struct IpcFrame;
 }
@@ -29,15 +26,13 @@ struct FastResult {
 };
 
 // ipc_call (64) and ipc_reply_recv (67) on the calling user thread, whose syscall registers are
-// `frame`, interrupts off (they stay off). Not taken: next_frame is null and nothing was done.
-// Taken, the calling thread is parked (sched/thread.h, park_and_hand_over) and either:
-//   - its peer was parked too: returns the peer's frame, holding the message, to go to ring 3
-//     from, with EXO_OK in rax; the caller clears *prev_on_cpu once off this stack;
-//   - or the peer resumes in its kernel context, and this does not return.
-// The calling thread comes back through exo_ipc_resume_parked and parked_outcome, or directly
-// with the answer in its frame when its own peer takes the fast path back.
-ParkedHandOff fast_call(arch::IpcFrame& frame);
-ParkedHandOff fast_reply_recv(arch::IpcFrame& frame);
+// `frame`, interrupts off (they stay off). Return only when not taken, having done nothing.
+// Taken, the calling thread is parked (kernel/sched/handoff.h, park_and_hand_over) and its peer
+// runs: back in ring 3 from its own frame, which now holds the message, when it was parked too,
+// else in its kernel context. The calling thread comes back the same way when its peer answers
+// through the fast path, else through exo_ipc_resume_parked and parked_outcome.
+bool fast_call(arch::IpcFrame& frame);
+bool fast_reply_recv(arch::IpcFrame& frame);
 
 // The calling thread was parked by the fast path and a switch resumed it: how its wait ended.
 FastResult parked_outcome();

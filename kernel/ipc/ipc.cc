@@ -6,6 +6,7 @@
 #include "kernel/core/console.h"
 #include "kernel/lib/new.h"
 #include "kernel/mm/kernel_memory.h"
+#include "kernel/sched/handoff.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sync/spinlock.h"
 

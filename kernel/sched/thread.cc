@@ -2,6 +2,8 @@
 // stealing and reaping. The queueing policy itself is pure logic (run_queue, policy, slice).
 #include "kernel/sched/thread.h"
 
+#include "kernel/sched/cpu_scheduler.h"
+
 #include "kernel/arch/arch.h"
 #include "kernel/arch/context.h"
 #include "kernel/arch/mmu.h"
@@ -17,56 +19,11 @@
 
 namespace exo {
 
-// Access to Thread's private switching state for the functions in this file.
-class SchedulerInternals {
- public:
-  static uptr& saved_sp(Thread& t) { return t.saved_sp_; }
-  static mm::KernelStack& stack(Thread& t) { return t.stack_; }
-  static bool& on_cpu(Thread& t) { return t.on_cpu_; }
-  static bool& is_idle(Thread& t) { return t.is_idle_; }
-  static Thread::StartFn& start(Thread& t) { return t.start_; }
-  static void*& arg(Thread& t) { return t.arg_; }
-  static uint64_t& id(Thread& t) { return t.id_; }
-  static char* name(Thread& t) { return t.name_; }
-  static void*& fpu_state(Thread& t) { return t.fpu_state_; }
-  static uint64_t& root(Thread& t) { return t.address_space_root_; }
-  static uint16_t pcid(const Thread& t) { return t.pcid_; }
-  static const uint64_t* tlb_generation(const Thread& t) { return t.tlb_generation_; }
-  static bool& kill_flag(Thread& t) { return t.kill_requested_; }
-  static Thread* construct(void* memory) { return new (memory) Thread(); }
-  static Thread*& all_prev(Thread& t) { return t.all_prev_; }
-  static Thread*& all_next(Thread& t) { return t.all_next_; }
-  static Thread* all_next(const Thread& t) { return t.all_next_; }
-};
-using I = SchedulerInternals;
-
-// One per CPU. Lock order: a wait queue owner's lock, then a CpuScheduler lock; never two
-// CpuScheduler locks at once (stealing takes the victim's, lets go, then takes its own).
-// Everything here is guarded by `lock` except need_resched, which only its own CPU touches
-// with interrupts off.
-struct CpuScheduler {
-  explicit CpuScheduler(uint32_t cpu) : index(cpu), queue(cpu) {}
-
-  uint32_t index;
-  Spinlock lock;
-  sched::RunQueue queue;       // ready threads; queue.current() is the running non-idle thread
-  sched::TimerQueue<sched::SchedEntity> sleepers;
-  Thread* current = nullptr;   // the running thread, idle included
-  Thread* idle = nullptr;
-  sched::WakeList zombies;     // dead threads whose stacks are no longer in use
-  uint64_t armed_deadline_ns = sched::kNever;
-  // The user address space this CPU has loaded (0: the kernel's); read by other CPUs.
-  uint64_t loaded_root = 0;
-  bool need_resched = false;
-  uint64_t context_switches = 0;
-  uint64_t steals = 0;
-  uint64_t preemptions = 0;
-};
+constinit CpuScheduler* g_schedulers[arch::kMaxCpus] = {};
 
 namespace {
 
 alignas(CpuScheduler) constinit uint8_t g_scheduler_storage[arch::kMaxCpus][sizeof(CpuScheduler)] = {};
-constinit CpuScheduler* g_schedulers[arch::kMaxCpus] = {};
 constinit uint64_t g_next_thread_id = 1;
 constinit uint64_t g_threads_live = 0;
 constinit uint64_t g_threads_reaped = 0;
@@ -100,7 +57,6 @@ void unlink_thread(Thread& t) {
 
 const sched::Topology& topology() { return *reinterpret_cast<const sched::Topology*>(g_topology_storage); }
 
-CpuScheduler& this_cpu() { return *g_schedulers[arch::current_cpu()]; }
 Thread* as_thread(sched::SchedEntity* e) { return static_cast<Thread*>(e); }
 
 void copy_name(char* out, const char* name) {
@@ -169,36 +125,6 @@ void reap_zombies(CpuScheduler& cpu) {
     mm::heap_free(t);
     __atomic_fetch_add(&g_threads_reaped, 1, __ATOMIC_RELAXED);
     __atomic_fetch_sub(&g_threads_live, 1, __ATOMIC_RELAXED);
-  }
-}
-
-// Runs on the thread that was just switched to, on the CPU that switched (`cpu`, lock held):
-// lets go of `prev`, the thread switched away from, whose registers are saved now.
-void finish_switch(CpuScheduler& cpu, Thread& prev) {
-  if (prev.state_ == sched::ThreadState::kDead) cpu.zombies.push_back(prev);
-  __atomic_store_n(&I::on_cpu(prev), false, __ATOMIC_RELEASE);
-}
-
-// The user half of a switch: FPU state out of `prev` and into `next`, and `next`'s address
-// space and kernel-entry stack. A kernel thread runs on the kernel's own tables, so no CPU
-// keeps a dead process's tables loaded.
-[[gnu::always_inline]] inline void switch_user_state(CpuScheduler& cpu, Thread& prev, Thread& next) {
-  if (I::fpu_state(prev) != nullptr) arch::fpu_save(I::fpu_state(prev));
-  uint64_t root = I::root(next);
-  if (root != 0) {
-    arch::set_user_thread(I::stack(next).top, &I::kill_flag(next), next.io_permissions);
-    arch::fpu_restore(I::fpu_state(next));
-  }
-  if (root != cpu.loaded_root) {
-    // Published before the generation is read (vm::AddressSpace::invalidate relies on it).
-    __atomic_store_n(&cpu.loaded_root, root, __ATOMIC_SEQ_CST);
-    if (root == 0) {
-      arch::load_address_space(mm::kernel_root());
-    } else if (const uint64_t* generation = I::tlb_generation(next); generation != nullptr) {
-      arch::load_user_address_space(root, I::pcid(next), __atomic_load_n(generation, __ATOMIC_SEQ_CST));
-    } else {
-      arch::load_address_space(root);
-    }
   }
 }
 
@@ -584,13 +510,6 @@ void thread_set_priority(uint8_t priority) {
   if (outranked) thread_yield();
 }
 
-bool can_switch_directly(const Thread& next) {
-  CpuScheduler& cpu = this_cpu();
-  // Racy reads of this CPU's own queue: at worst a direct switch that a preemption corrects.
-  return next.deadline_cpu_ == sched::kNoCpu && next.may_run_on(cpu.index) &&
-         cpu.queue.highest_ready_priority() <= int{next.priority_};
-}
-
 void block_on_and_switch_to(sched::WaitQueue& queue, Spinlock& lock, uint64_t flags, Thread& next) {
   CpuScheduler& cpu = this_cpu();
   Thread* self = cpu.current;
@@ -601,28 +520,6 @@ void block_on_and_switch_to(sched::WaitQueue& queue, Spinlock& lock, uint64_t fl
   queue.block(*self);
   lock.release_irqs_off();
   release_and_reap(switch_to(cpu, *self, next), flags);
-}
-
-ParkedHandOff park_and_hand_over(sched::WaitQueue& queue, Spinlock& lock, void* frame, Thread& next,
-                                 void* next_frame) {
-  CpuScheduler& cpu = this_cpu();
-  Thread* self = cpu.current;
-  EXO_ASSERT(!I::is_idle(*self));
-  cpu.lock.acquire_irqs_off();
-  cpu.queue.hand_over_current_uncharged(next);
-  queue.block(*self);
-  I::saved_sp(*self) = arch::park_ipc_context(frame);
-  lock.release_irqs_off();
-  // Parked on another CPU a moment ago, that CPU may still be on its way out of its stack.
-  while (__atomic_load_n(&I::on_cpu(next), __ATOMIC_ACQUIRE)) arch::cpu_relax();
-  I::on_cpu(next) = true;
-  cpu.current = &next;
-  ++cpu.context_switches;
-  switch_user_state(cpu, *self, next);
-  // The resumed side of a switch expects this CPU's lock held (it calls finish_switch).
-  if (next_frame == nullptr) arch::context_jump(I::saved_sp(next), self);
-  cpu.lock.release_irqs_off();
-  return {next_frame, &I::on_cpu(*self)};
 }
 
 void finish_switch_into_parked(Thread& prev) {

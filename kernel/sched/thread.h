@@ -165,35 +165,12 @@ void thread_set_priority(uint8_t priority);
 // The direct hand-off IPC's fast path uses (docs/ipc.md): blocks the calling thread on `queue`
 // as block_on does and runs `next`, a blocked thread the caller has just taken off whatever
 // queue it waited on, on this CPU at once, without a pass through the run queue. Returns when
-// the calling thread is woken. Precondition: can_switch_directly(next).
+// the calling thread is woken. Precondition: can_switch_directly(next) (kernel/sched/handoff.h).
 void block_on_and_switch_to(sched::WaitQueue& queue, Spinlock& lock, uint64_t flags, Thread& next);
-// The parked hand-off, the fast path's own (docs/ipc.md, "Parked threads"). The calling thread
-// blocks on `queue` parked at its user boundary: its kernel context becomes its syscall
-// register frame `frame` alone (arch::park_ipc_context), so it costs nothing to save and a
-// switch to it goes straight back to ring 3. `next` becomes current on this CPU without a pass
-// through the run queue and takes over the running slice as it stands (no clock is read); the
-// set of ready threads does not change, so neither does the timer. `lock` is the owner's lock
-// of `queue` and of the queue `next` was taken from, held with interrupts off; released here.
-//   - next_frame null: `next` resumes in its kernel context; this does not return.
-//   - otherwise `next` is parked too, at next_frame: returns, and the caller goes to ring 3
-//     from next_frame once it has left this thread's stack, then clears *prev_on_cpu (release)
-//     to let other CPUs run the calling thread again.
-// Preconditions: interrupts off, can_switch_directly(next), `next` taken off its queue.
-struct ParkedHandOff {
-  void* next_frame;
-  bool* prev_on_cpu;
-};
-ParkedHandOff park_and_hand_over(sched::WaitQueue& queue, Spinlock& lock, void* frame, Thread& next,
-                                 void* next_frame);
 // Where a switch into a parked thread arrives (arch's exo_ipc_resume_parked, this CPU's
 // scheduler lock held, interrupts off): lets go of `prev` as every switch does, then of the
 // lock, and turns interrupts on.
 void finish_switch_into_parked(Thread& prev);
-// Whether `next` may take this CPU directly: it waits without a deadline (so no timer can have
-// made it ready meanwhile), its affinity allows it and nothing more urgent is ready here. Called
-// under the lock of the queue `next` waited on.
-bool can_switch_directly(const Thread& next);
-
 // Makes a blocked thread runnable again. The caller holds the lock of the wait queue it took
 // the thread from (and has removed it from that queue); for a thread that may wait with a
 // deadline it must still hold it (block_on_until).

@@ -5,6 +5,7 @@
 
 extern "C" void exo_thread_trampoline();
 extern "C" void exo_ipc_resume_parked();
+extern "C" void exo_ipc_return();
 
 namespace exo::arch {
 
@@ -68,6 +69,21 @@ inline uptr park_ipc_context(void* frame) {
   sp[0] = reinterpret_cast<uint64_t>(&exo_ipc_resume_parked);
   sp[1] = 0;
   return reinterpret_cast<uptr>(sp);
+}
+
+// The other way into a parked thread, from the fast path of its peer: onto its kernel stack at
+// its frame, then the previous thread is let go (*prev_on_cpu = false; a plain store releases
+// on x86), then back to ring 3 from the frame with EXO_OK (exo_ipc_return, syscall_entry.S).
+[[noreturn]] inline void return_to_parked(void* frame, bool* prev_on_cpu) {
+  asm volatile(
+      "movq %0, %%rsp\n\t"
+      "movb $0, (%1)\n\t"
+      "xorl %%eax, %%eax\n\t"
+      "jmp exo_ipc_return"
+      :
+      : "r"(frame), "r"(prev_on_cpu)
+      : "memory");
+  __builtin_unreachable();
 }
 
 }  // namespace exo::arch

@@ -14,20 +14,16 @@ using namespace control_bits;
 constexpr uint32_t kLeaf1EdxPge = 1u << 13;
 constexpr uint32_t kExtendedLeaf1EdxPage1Gb = 1u << 26;
 
-constinit bool g_pcid_enabled = false;
-
-// With CR4.PCIDE = 1, a MOV to CR3 whose bit 63 is set need not invalidate anything (SDM vol. 3,
-// 4.10.4.1); the bit is not part of CR3 itself.
-constexpr uint64_t kCr3NoFlush = uint64_t{1} << 63;
-
 // PCIDs 1..kUserPcids-1: a bitmap of those in use (bit 0, the kernel's, always set).
 constinit Spinlock g_pcid_lock;
 constinit uint64_t g_pcids_used[kUserPcids / 64] = {1};
-// Per CPU and PCID: the generation of the address space whose entries this CPU may cache under
-// that PCID (0: none trusted). Only the owning CPU touches its row, with interrupts off.
-constinit uint64_t g_pcid_generation[kMaxCpus][kUserPcids] = {};
-
 }  // namespace
+
+namespace detail {
+constinit bool g_pcid_enabled = false;
+constinit uint64_t g_pcid_generation[kMaxCpus][kUserPcids] = {};
+}  // namespace detail
+using detail::g_pcid_enabled;
 
 MmuFeatures enable_mmu_features() {
   CpuidResult leaf1 = cpuid(1);
@@ -78,22 +74,6 @@ void free_pcid(uint16_t pcid) {
   if (pcid == 0 || pcid >= kUserPcids) return;
   SpinlockGuard guard(g_pcid_lock);
   g_pcids_used[pcid / 64] &= ~(uint64_t{1} << (pcid % 64));
-}
-
-void load_user_address_space(uint64_t root, uint16_t pcid, uint64_t generation) {
-  if (!g_pcid_enabled || pcid == 0) {
-    write_cr3(root);
-    return;
-  }
-  uint64_t& trusted = g_pcid_generation[current_cpu()][pcid];
-  if (trusted == generation) {
-    write_cr3(root | pcid | kCr3NoFlush);
-    return;
-  }
-  // Entries this CPU cached under the PCID belong to an older generation of this space or to a
-  // space that held the PCID before: the load without bit 63 drops them.
-  write_cr3(root | pcid);
-  trusted = generation;
 }
 
 uint64_t current_address_space_root() { return read_cr3() & ~uint64_t{0xfff}; }

@@ -28,7 +28,6 @@ void write_back(IpcFrame& f, const exo::syscall::IpcRegisters& r) {
   f.r13 = r.words[5];
 }
 
-constexpr uint64_t kIpcCall = 64;  // kernel/abi/ipc.h
 
 int64_t abi_status(exo::Status s) { return s.ok() ? EXO_OK : exo::abi::to_abi_status(s.error()); }
 
@@ -44,11 +43,10 @@ extern "C" int64_t exo_ipc_dispatch(uint64_t number, IpcFrame* f) {
   return abi_status(s);
 }
 
-// From syscall_entry.S for ipc_call and ipc_reply_recv first, interrupts off: the fast path
-// (kernel/ipc/fastpath.h). A null next_frame sends the syscall on to exo_ipc_dispatch.
-extern "C" exo::ParkedHandOff exo_ipc_fast(uint64_t number, IpcFrame* f) {
-  return number == kIpcCall ? exo::ipc::fast_call(*f) : exo::ipc::fast_reply_recv(*f);
-}
+// From syscall_entry.S for ipc_call and for ipc_reply_recv first, interrupts off: the fast path
+// (kernel/ipc/fastpath.h). They return only when it is not taken, for exo_ipc_dispatch.
+extern "C" bool exo_ipc_fast_call(IpcFrame* f) { return exo::ipc::fast_call(*f); }
+extern "C" bool exo_ipc_fast_reply_recv(IpcFrame* f) { return exo::ipc::fast_reply_recv(*f); }
 
 // From exo_ipc_resume_parked: a switch resumed a thread the fast path parked (`prev` ran before
 // it, this CPU's scheduler lock is held, interrupts off). Finishes the switch, then the syscall

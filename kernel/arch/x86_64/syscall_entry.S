@@ -76,10 +76,11 @@ exo_syscall_entry:
     pushq %r12
     pushq %rbp
     pushq %rbx
+    movq %rsp, %rdi
     cmpq $EXO_IPC_NR_CALL, %rax
-    je .Lfast
+    je .Lfast_call
     cmpq $EXO_IPC_NR_REPLY_RECV, %rax
-    je .Lfast
+    je .Lfast_reply_recv
 .Lipc_generic:
     sti
     movq %rax, %rdi
@@ -87,24 +88,18 @@ exo_syscall_entry:
     call exo_ipc_dispatch
     jmp exo_ipc_return
 
-// The fast path (kernel/ipc/fastpath.h), interrupts still off. The 16 bytes below the frame
-// are left for a parked context (arch::park_ipc_context), so the call's return address goes
-// below them. Taken, it returns the peer's frame (on the peer's kernel stack) in rax and the
-// flag that lets other CPUs run this thread again in rdx, to be cleared once off this stack:
-// the peer then goes to ring 3 from its frame with EXO_OK. (Or it never returns here: the peer
-// resumed in its kernel context.)
-.Lfast:
-    movq %rax, %rdi
-    movq %rsp, %rsi
+// The fast path (kernel/ipc/fastpath.h), interrupts still off, the frame in rdi. The 16 bytes
+// below the frame are left for a parked context (arch::park_ipc_context), so the call's return
+// address goes below them. Taken, it does not return: this thread is parked and its peer runs
+// (arch::return_to_parked, or a switch). Returning, it did nothing: on to the generic path.
+.Lfast_call:
     subq $16, %rsp
-    call exo_ipc_fast
-    testq %rax, %rax
-    jz 1f
-    movq %rax, %rsp
-    movb $0, (%rdx)                                 // a plain store releases on x86
-    xorl %eax, %eax                                 // EXO_OK
-    jmp exo_ipc_return
-1:  addq $16, %rsp                                  // not taken: the generic path
+    call exo_ipc_fast_call
+    jmp 1f
+.Lfast_reply_recv:
+    subq $16, %rsp
+    call exo_ipc_fast_reply_recv
+1:  addq $16, %rsp
     movq 48(%rsp), %rax                             // IpcFrame::number
     jmp .Lipc_generic
 

@@ -99,22 +99,29 @@ inline int64_t ipc_raw_registers(uint64_t number, Handle endpoint, uint64_t opti
   return static_cast<int64_t>(rax);
 }
 
-// The same on an IpcMessage: `message` in and out.
-inline int64_t ipc_raw(uint64_t number, Handle endpoint, uint64_t options, IpcMessage& message,
-                       uint64_t deadline_ns = 0) {
+// An IpcMessage's label, counts, flags and words as registers, and back.
+inline IpcRegisters to_registers(const IpcMessage& message) {
   IpcRegisters r;
   r.tag = EXO_IPC_TAG_FULL(message.label, message.word_count, message.handle_count,
                            message.tail_length, message.flags);
   for (int i = 0; i < EXO_IPC_MAX_WORDS; ++i) r.words[i] = message.words[i];
+  return r;
+}
+inline void from_registers(const IpcRegisters& r, IpcMessage& message) {
+  message.label = EXO_IPC_TAG_LABEL(r.tag);
+  message.word_count = static_cast<uint8_t>(EXO_IPC_TAG_WORDS(r.tag));
+  message.handle_count = static_cast<uint8_t>(EXO_IPC_TAG_HANDLES(r.tag));
+  message.tail_length = static_cast<uint16_t>(EXO_IPC_TAG_TAIL(r.tag));
+  message.flags = static_cast<uint8_t>(EXO_IPC_TAG_FLAGS(r.tag));
+  for (int i = 0; i < EXO_IPC_MAX_WORDS; ++i) message.words[i] = r.words[i];
+}
+
+// The same on an IpcMessage: `message` in and out.
+inline int64_t ipc_raw(uint64_t number, Handle endpoint, uint64_t options, IpcMessage& message,
+                       uint64_t deadline_ns = 0) {
+  IpcRegisters r = to_registers(message);
   int64_t status = ipc_raw_registers(number, endpoint, options, message.tail, r, deadline_ns);
-  if (status >= 0 && number != 65) {  // everything but send receives a message
-    message.label = EXO_IPC_TAG_LABEL(r.tag);
-    message.word_count = static_cast<uint8_t>(EXO_IPC_TAG_WORDS(r.tag));
-    message.handle_count = static_cast<uint8_t>(EXO_IPC_TAG_HANDLES(r.tag));
-    message.tail_length = static_cast<uint16_t>(EXO_IPC_TAG_TAIL(r.tag));
-    message.flags = static_cast<uint8_t>(EXO_IPC_TAG_FLAGS(r.tag));
-    for (int i = 0; i < EXO_IPC_MAX_WORDS; ++i) message.words[i] = r.words[i];
-  }
+  if (status >= 0 && number != 65) from_registers(r, message);  // all but send receive
   return status;
 }
 
