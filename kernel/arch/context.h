@@ -27,9 +27,10 @@ namespace exo::arch {
 //     The saved stack pointer of a thread parked at its user boundary in the IPC fast path,
 //     whose syscall register frame is at `frame` (docs/ipc.md, "Parked threads").
 //
-//   [[noreturn]] void return_to_parked(void* frame, bool* prev_on_cpu);
+//   [[noreturn]] void return_to_parked(void* frame, const void* message, bool* prev_on_cpu);
 //     Resumes a parked thread without a switch: onto its stack, *prev_on_cpu = false (release)
-//     for the thread left, then to ring 3 from `frame` with the IPC status EXO_OK.
+//     for the thread left, then to ring 3 from `frame` with the IPC status EXO_OK and the
+//     register-only message in the syscall frame `message`.
 
 }  // namespace exo::arch
 

@@ -43,16 +43,11 @@ bool register_only(uint64_t tag) {
   return (tag & kSlowTagBits) == 0 && EXO_IPC_TAG_WORDS(tag) <= kMaxWords;
 }
 
-// The register-only message in `from` (tag `tag`) to `to`, a thread blocked in IPC: into its
-// register frame `to_frame` when it waits parked (it goes back to ring 3 from there), else into
-// its ThreadIpc::message (it resumes in the generic path, which writes that out). IPC lock held.
-[[gnu::always_inline]] inline void deliver(ThreadIpc& to, void* to_frame, const arch::IpcFrame& from,
-                                           uint64_t tag) {
+// The register-only message in `from` (tag `tag`) to `to`, a thread blocked in IPC that is not
+// parked (a parked one takes it straight from `from`'s registers, arch::return_to_parked): into
+// its ThreadIpc::message, which it writes out as the generic path does. IPC lock held.
+void deliver_to_state(ThreadIpc& to, const arch::IpcFrame& from, uint64_t tag) {
   unsigned count = EXO_IPC_TAG_WORDS(tag);
-  if (to_frame != nullptr) {
-    arch::ipc_copy_message(*static_cast<arch::IpcFrame*>(to_frame), from, tag, count);
-    return;
-  }
   Message& m = to.message;
   m.label = EXO_IPC_TAG_LABEL(tag);
   m.word_count = static_cast<uint8_t>(count);
@@ -119,7 +114,7 @@ bool fast_call(arch::IpcFrame& frame) {
   rx.failed = false;
   rx.reply_to = &self;
   void* rx_frame = rx.frame;  // parked: it goes back to ring 3 from there, straight from here
-  deliver(rx, rx_frame, frame, tag);
+  if (rx_frame == nullptr) deliver_to_state(rx, frame, tag);
   rx.frame = nullptr;
   me.failed = false;
   me.delivered = true;
@@ -173,7 +168,7 @@ bool fast_reply_recv(arch::IpcFrame& frame) {
   cx.replier = nullptr;
   cx.failed = false;
   void* cx_frame = cx.frame;
-  deliver(cx, cx_frame, frame, tag);
+  if (cx_frame == nullptr) deliver_to_state(cx, frame, tag);
   cx.frame = nullptr;
   me.failed = false;
   me.queued_on = endpoint;

@@ -25,7 +25,8 @@ namespace exo {
 // set of ready threads does not change, so neither does the timer. `lock` is the owner's lock
 // of `queue` and of the queue `next` was taken from, held with interrupts off; released here.
 // Does not return: `next` resumes in its kernel context, or, when it is parked too (at
-// next_frame, non-null), goes straight back to ring 3 from there (arch::return_to_parked).
+// next_frame, non-null), goes straight back to ring 3 from there with the register-only
+// message in the calling thread's `frame` (arch::return_to_parked).
 // Preconditions: interrupts off, can_switch_directly(next), `next` taken off its queue.
 [[noreturn, gnu::always_inline]] inline void park_and_hand_over(sched::WaitQueue& queue, Spinlock& lock,
                                                                void* frame, Thread& next, void* next_frame) {
@@ -45,7 +46,7 @@ namespace exo {
   // The resumed side of a switch expects this CPU's lock held (it calls finish_switch).
   if (next_frame == nullptr) arch::context_jump(I::saved_sp(next), self);
   cpu.lock.release_irqs_off();
-  arch::return_to_parked(next_frame, &I::on_cpu(*self));
+  arch::return_to_parked(next_frame, frame, &I::on_cpu(*self));
 }
 
 }  // namespace exo

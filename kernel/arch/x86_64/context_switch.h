@@ -5,7 +5,6 @@
 
 extern "C" void exo_thread_trampoline();
 extern "C" void exo_ipc_resume_parked();
-extern "C" void exo_ipc_return();
 
 namespace exo::arch {
 
@@ -72,17 +71,11 @@ inline uptr park_ipc_context(void* frame) {
 }
 
 // The other way into a parked thread, from the fast path of its peer: onto its kernel stack at
-// its frame, then the previous thread is let go (*prev_on_cpu = false; a plain store releases
-// on x86), then back to ring 3 from the frame with EXO_OK (exo_ipc_return, syscall_entry.S).
-[[noreturn]] inline void return_to_parked(void* frame, bool* prev_on_cpu) {
-  asm volatile(
-      "movq %0, %%rsp\n\t"
-      "movb $0, (%1)\n\t"
-      "xorl %%eax, %%eax\n\t"
-      "jmp exo_ipc_return"
-      :
-      : "r"(frame), "r"(prev_on_cpu)
-      : "memory");
+// `frame`, the peer let go (*prev_on_cpu = false, release), and back to ring 3 with EXO_OK and
+// the register-only message of the peer's frame `message` (exo_ipc_return_parked,
+// syscall_entry.S). Interrupts off.
+[[noreturn]] inline void return_to_parked(void* frame, const void* message, bool* prev_on_cpu) {
+  asm volatile("jmp exo_ipc_return_parked" : : "D"(frame), "S"(message), "d"(prev_on_cpu) : "memory");
   __builtin_unreachable();
 }
 

@@ -125,6 +125,66 @@ exo_ipc_return:
     movq 32(%rsp), %rdx                             // the rdx slot (IpcFrame::rdx)
     jmp .Lexit
 
+// Into a parked thread from its peer's fast path (arch::return_to_parked): rdi the parked
+// thread's frame, rsi the frame the message comes from (the peer's, which is being parked and
+// still has this CPU, so its frame cannot change yet), rdx that peer's on_cpu flag. The message
+// goes register to register: the tag and the counted words from the peer's frame, zeros past
+// the count (the ABI's; the peer's other registers must not leak), then the parked thread's
+// own preserved registers from its frame, interrupts off throughout.
+    .global exo_ipc_return_parked
+exo_ipc_return_parked:
+    movq %rdx, %rax
+    movq 80(%rsi), %rdx                             // IpcFrame::rdx .. r13: words 0..5
+    movq 72(%rsi), %r10
+    movq 64(%rsi), %r8
+    movq 56(%rsi), %r9
+    movq 16(%rsi), %r12
+    movq 24(%rsi), %r13
+    movq 88(%rsi), %rsi                             // the tag; its word count is at most 6
+    movq %rsi, %rcx
+    shrq $32, %rcx
+    andl $15, %ecx
+    jmp *.Lzero_from(, %rcx, 8)
+.Lzero_0: xorl %edx, %edx
+.Lzero_1: xorl %r10d, %r10d
+.Lzero_2: xorl %r8d, %r8d
+.Lzero_3: xorl %r9d, %r9d
+.Lzero_4: xorl %r12d, %r12d
+.Lzero_5: xorl %r13d, %r13d
+.Lzero_6:
+    movq %rdi, %rsp                                 // off the peer's stack: let it go
+    movb $0, (%rax)                                 // a plain store releases on x86
+    movq %gs:EXO_PERCPU_USER_EXIT_FLAG, %rcx
+    cmpb $0, (%rcx)
+    jne 1f
+    movq 0(%rsp), %rbx
+    movq 8(%rsp), %rbp
+    movq 32(%rsp), %r14
+    movq 40(%rsp), %r15
+    movq 96(%rsp), %rdi
+    movq 104(%rsp), %r11
+    movq 112(%rsp), %rcx                            // canonical: see .Lexit
+    movq 120(%rsp), %rsp
+    xorl %eax, %eax                                 // EXO_OK
+    swapgs
+    sysretq
+1:  // Its process is ending: the message into its frame, then the exit's slow path.
+    movq %rdx, 80(%rsp)
+    movq %r10, 72(%rsp)
+    movq %r8, 64(%rsp)
+    movq %r9, 56(%rsp)
+    movq %r12, 16(%rsp)
+    movq %r13, 24(%rsp)
+    movq %rsi, 88(%rsp)
+    xorl %eax, %eax
+    jmp exo_ipc_return
+
+    .section .rodata
+    .balign 8
+.Lzero_from:
+    .quad .Lzero_0, .Lzero_1, .Lzero_2, .Lzero_3, .Lzero_4, .Lzero_5, .Lzero_6
+    .text
+
 .Lwork:
     pushq %rax
     pushq %rdx

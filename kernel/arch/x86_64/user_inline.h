@@ -22,16 +22,15 @@ inline void set_user_thread(uptr stack_top, const bool* exit_flag, const IoPermi
 }
 
 namespace detail {
-// Set once at boot (user_mode_init_cpu): XSAVE with these XCR0 components, else FXSAVE.
+// Set once at boot (user_mode_init_cpu): XSAVE, else FXSAVE.
 extern bool g_fpu_xsave;
-extern uint64_t g_fpu_xcr0;
 }  // namespace detail
 
+// XSAVE and XRSTOR act on XCR0 AND EDX:EAX (SDM vol. 1, 13.8 and 13.9): an all-ones mask means
+// every component the kernel enabled in XCR0, with no mask to load.
 inline void fpu_save(void* area) {
   if (detail::g_fpu_xsave) {
-    asm volatile("xsave64 (%0)" ::"r"(area), "a"(static_cast<uint32_t>(detail::g_fpu_xcr0)),
-                 "d"(static_cast<uint32_t>(detail::g_fpu_xcr0 >> 32))
-                 : "memory");
+    asm volatile("xsave64 (%0)" ::"r"(area), "a"(~0u), "d"(~0u) : "memory");
   } else {
     asm volatile("fxsave64 (%0)" ::"r"(area) : "memory");
   }
@@ -39,9 +38,7 @@ inline void fpu_save(void* area) {
 
 inline void fpu_restore(const void* area) {
   if (detail::g_fpu_xsave) {
-    asm volatile("xrstor64 (%0)" ::"r"(area), "a"(static_cast<uint32_t>(detail::g_fpu_xcr0)),
-                 "d"(static_cast<uint32_t>(detail::g_fpu_xcr0 >> 32))
-                 : "memory");
+    asm volatile("xrstor64 (%0)" ::"r"(area), "a"(~0u), "d"(~0u) : "memory");
   } else {
     asm volatile("fxrstor64 (%0)" ::"r"(area) : "memory");
   }

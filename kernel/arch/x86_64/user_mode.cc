@@ -20,7 +20,6 @@ extern "C" constinit bool exo_smap_active = false;
 namespace exo::arch {
 namespace detail {
 constinit bool g_fpu_xsave = false;
-constinit uint64_t g_fpu_xcr0 = 0;
 }  // namespace detail
 
 namespace {
@@ -68,7 +67,6 @@ void user_mode_init_cpu() {
     usize size = cpuid(0xd, 0).ebx;
     if (percpu::current().index == 0) {
       detail::g_fpu_xsave = true;
-      detail::g_fpu_xcr0 = xcr0;
       g_fpu_size = (size + kFpuStateAlign - 1) & ~(kFpuStateAlign - 1);
     }
   }
