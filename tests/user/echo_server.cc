@@ -7,7 +7,8 @@
 //   label 3 (add):  replies with words[0] + words[1] in words[0];
 //   label 4 (reverse): replies with the tail reversed;
 //   label 5 (slow): sleeps words[0] nanoseconds, then echoes (a caller's deadline may pass);
-//   label 6 (where): replies with the index of the CPU it runs on in words[0].
+//   label 6 (where): replies with the index of the CPU it runs on in words[0];
+//   label 7 (give):  replies with a new handle to its endpoint, for calls only (one handle word).
 // With the argument cpu=N it first pins itself to CPU N (tests/user/latency_bench.cc).
 #include "exo/ipc.h"
 #include "exo/print.h"
@@ -100,6 +101,14 @@ int main(int argc, char** argv) {
         m.words[0] = cpu;
         m.word_count = 1;
         m.handle_count = 0;
+        m.tail_length = 0;
+        break;
+      }
+      case 7: {
+        exo::Result<Handle> copy = handle_duplicate(*endpoint, EXO_RIGHT_WRITE | EXO_RIGHT_TRANSFER);
+        m.words[0] = copy.ok() ? *copy : 0;
+        m.word_count = 1;
+        m.handle_count = copy.ok() ? 1 : 0;
         m.tail_length = 0;
         break;
       }

@@ -188,6 +188,25 @@ void test_kill_during_call(Handle endpoint) {
   expect_true("the server serves on after its caller was killed", all);
 }
 
+// A register-only call parks the caller in the fast path; the reply carries a handle, so it
+// comes through the generic path, which wakes the parked caller through a switch: the caller
+// must then write the message out and install the handle as a slow receive does.
+void test_slow_reply_to_parked_caller(Handle endpoint) {
+  bool all = true;
+  for (int i = 0; i < 3; ++i) {
+    all = raw_echo(endpoint, 1, 0x6600 + i) && all;  // the server waits parked now
+    IpcMessage give;
+    give.label = 7;
+    int64_t s = exo::sys::ipc_call(endpoint, give);
+    all = all && s == 0 && give.label == 7 && give.word_count == 1 && give.handle_count == 1;
+    if (!all) break;
+    auto received = static_cast<Handle>(give.words[0]);
+    all = raw_echo(received, 3, 0x6700 + i) && all;  // the handle works, and calls fast
+    all = exo::sys::raw::handle_close(received).status == 0 && all;
+  }
+  expect_true("a parked caller gets a reply with a handle from the generic path", all);
+}
+
 // A tail (bytes beyond the six words) travels from buffer to buffer, up to 4 KiB.
 uint8_t g_tail[EXO_IPC_MAX_TAIL];
 void test_tails(Handle endpoint) {
@@ -686,6 +705,7 @@ int main(int argc, char** argv) {
   test_closed_handle_after_fast_calls(server.endpoint);
   test_queued_behind_fast_call(server.endpoint);
   test_kill_during_call(server.endpoint);
+  test_slow_reply_to_parked_caller(server.endpoint);
   test_tails(server.endpoint);
   test_handle_transfer(server.endpoint);
   test_bad_input(server.endpoint);
