@@ -449,7 +449,9 @@ class Writer {
         // The register stub: the arguments go straight into the IPC words.
         std::string reply =
             "::exo::proto::Reply<" + n + "::" + m.response.name + ", " + error_type(m) + ">";
-        line(reply + " " + m.name + "(" + ps + ") {");
+        // Always inline: the call is a few register moves and a syscall, and a call of its own
+        // would cost the caller its callee-saved registers around the syscall.
+        line("[[gnu::always_inline]] " + reply + " " + m.name + "(" + ps + ") {");
         line("  ::exo::sys::IpcRegisters r;");
         line("  ::exo::proto::encode_registers(r, " + ordinal + ", 0, " + request + ");");
         line("  return ::exo::proto::call_registers<" + n + "::" + m.response.name + ", " +
