@@ -79,7 +79,8 @@
   X(26, irq_bind, 3)                                                                          \
   /* (interrupt) -> 0. Unmasks the line after the driver served its device. */                  \
   X(27, irq_ack, 1)                                                                           \
-  /* (handle) -> the rights in bits 0..31, the object type (EXO_OBJECT_*) in bits 32..47. */    \
+  /* (handle) -> the rights in bits 0..31, the object type (EXO_OBJECT_*) in bits 32..47,    \
+     EXO_HANDLE_INFO_PEER_CLOSED for an endpoint whose owner (its server) is gone. */          \
   X(28, handle_info, 1)                                                                       \
   /* (priority) -> 0. The calling thread's priority, 1..EXO_PRIORITY_MAX_USER (default 16). */ \
   X(29, thread_set_priority, 1)                                                               \
@@ -161,6 +162,11 @@ enum ExoSyscallNumber { EXO_SYSCALLS(EXO_ABI_SYSCALL_ENUMERATOR) };
 #define EXO_OBJECT_NOTIFICATION 6u
 #define EXO_OBJECT_INTERRUPT 7u
 #define EXO_OBJECT_IO_PORTS 8u
+
+/* handle_info's bit 48: the endpoint is closed (its owner process is gone); calls and sends
+ * to it fail with EXO_ERR_PEER_CLOSED. Lets a ring producer (docs/channels.md) see a dead
+ * server it cannot otherwise notice. */
+#define EXO_HANDLE_INFO_PEER_CLOSED (1ull << 48)
 
 /* Handle rights, mirroring kernel/object/rights.h bit for bit (host-tested). */
 #define EXO_RIGHT_READ (1u << 0)

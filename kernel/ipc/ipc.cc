@@ -68,7 +68,7 @@ class IpcOps {
   // Fails and wakes every thread queued on `e`. IPC lock held (wakes come under it: the
   // waiters may have deadlines, see block_on_until).
   static void close_locked(Endpoint& e) {
-    e.closed_ = true;
+    __atomic_store_n(&e.closed_, true, __ATOMIC_RELEASE);  // read without the lock: is_closed()
     e.owner_ = nullptr;
     while (sched::SchedEntity* s = e.senders_.wake_one()) fail_and_wake(*as_thread(s));
     while (sched::SchedEntity* r = e.receivers_.wake_one()) fail_and_wake(*as_thread(r));

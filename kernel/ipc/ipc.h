@@ -89,6 +89,9 @@ class Endpoint final : public object::KernelObject {
   proc::Process* owner() const { return owner_; }
   // The owner is gone: fail everyone waiting here, and everyone who comes later.
   void close();
+  // Whether close() has run; without the IPC lock, for a status report (handle_info): once
+  // true it stays true.
+  bool is_closed() const { return __atomic_load_n(&closed_, __ATOMIC_ACQUIRE); }
 
  private:
   friend class IpcOps;

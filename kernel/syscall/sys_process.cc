@@ -1,4 +1,5 @@
 // Syscalls on processes, threads and handles.
+#include "kernel/ipc/ipc.h"
 #include "kernel/proc/process.h"
 #include "kernel/syscall/syscall.h"
 #include "kernel/syscall/user_memory.h"
@@ -84,7 +85,12 @@ SyscallResult sys_handle_info(uint64_t handle) {
   auto rights = self->rights_of(static_cast<object::Handle>(handle));
   if (!rights.ok()) return from_error(rights.error());
   uint64_t type = static_cast<uint64_t>((*object)->type());
-  return {static_cast<ExoStatus>((type << 32) | object::rights_bits(*rights))};
+  uint64_t info = (type << 32) | object::rights_bits(*rights);
+  if (type == static_cast<uint64_t>(object::ObjectType::kEndpoint) &&
+      static_cast<const ipc::Endpoint*>(object->get())->is_closed()) {
+    info |= EXO_HANDLE_INFO_PEER_CLOSED;
+  }
+  return {static_cast<ExoStatus>(info)};
 }
 
 SyscallResult sys_handle_close(uint64_t handle) {

@@ -15,7 +15,7 @@ constexpr size_t kWords = EXO_IPC_MAX_WORDS;
 HandleSlot describe(uint32_t value) {
   sys::raw::Return info = sys::raw::handle_info(value);
   if (info.status < 0) return HandleSlot{value, ObjectType::kAny, 0};
-  auto kernel_type = static_cast<uint32_t>(static_cast<uint64_t>(info.status) >> 32);
+  auto kernel_type = static_cast<uint32_t>((static_cast<uint64_t>(info.status) >> 32) & 0xffff);
   auto kernel_rights = static_cast<uint32_t>(info.status);
   ObjectType type = ObjectType::kAny;
   switch (kernel_type) {

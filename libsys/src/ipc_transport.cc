@@ -114,15 +114,29 @@ Status IpcTransport::send(const Message& message, SendMode mode) {
   if (ring_state() == kReady) {
     if (message.handle_count() != 0 || !label_valid(message.label)) return Error::kInvalidArgument;
     // Label and body are one contiguous run (Message's layout): that is the slot's payload.
-    return channel::send(ring_, &message.label, message.wire_bytes(),
-                         mode == SendMode::kFail ? channel::Backpressure::kFail
-                                                 : channel::Backpressure::kWait,
-                         consumer_note_, space_note_);
+    // A full ring may belong to a dead server, which nothing in the ring tells: kWait sleeps
+    // in bounded slices and asks the kernel between them, kFail asks once when refused.
+    for (;;) {
+      Status sent = channel::send(ring_, &message.label, message.wire_bytes(),
+                                  mode == SendMode::kFail ? channel::Backpressure::kFail
+                                                          : channel::Backpressure::kWait,
+                                  consumer_note_, space_note_, kPeerCheckNs);
+      if (sent.ok() || (sent.error() != Error::kWouldBlock && sent.error() != Error::kTimedOut)) {
+        return sent;
+      }
+      if (server_gone()) return Error::kPeerClosed;
+      if (mode == SendMode::kFail) return sent;
+    }
   }
   sys::IpcMessage ipc;
   EXO_TRY(to_ipc(message, &ipc));
   int64_t status = sys::ipc_send(endpoint_, ipc, mode == SendMode::kFail ? EXO_IPC_NONBLOCK : 0);
   return status < 0 ? Status(abi::from_abi_status(status)) : ok_status();
+}
+
+bool IpcTransport::server_gone() const {
+  sys::raw::Return info = sys::raw::handle_info(endpoint_);
+  return info.status < 0 || (static_cast<uint64_t>(info.status) & EXO_HANDLE_INFO_PEER_CLOSED) != 0;
 }
 
 namespace {

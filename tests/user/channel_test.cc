@@ -3,7 +3,9 @@
 // from two threads and two child processes (copies of itself, `channel_test producer ID N`),
 // then checks that no message was lost, duplicated or reordered per producer; it fills the ring
 // to see SendMode::kFail refuse and kWait wait; and it writes garbage into the ring, as a
-// hostile client may, to see the server drop it and go on serving.
+// hostile client may, to see the server drop it and go on serving. Last, a server in a child
+// process (`channel_test doomed_server`) dies, and sends to its full ring must fail with
+// kPeerClosed in both modes instead of sleeping for ever.
 // `channel_test bench` measures a one-way send over the ring against one over IPC send;
 // `channel_test callbench` a typed call against a raw IPC round trip.
 #include "exo/channel/mpsc_ring.h"
@@ -16,6 +18,7 @@
 #include "exo/syscall.h"
 #include "kernel/lib/new.h"
 #include "tests/user/user_test.h"
+#include "libsys/src/arch/x86_64/raw_syscall.h"
 
 namespace {
 
@@ -31,6 +34,10 @@ constexpr uint32_t kPerProducer = 3000;
 
 uint32_t check_of(uint32_t producer, uint32_t seq) { return producer * 31 + seq; }
 
+// In a `doomed_server` child: hold() ends the process instead of sleeping.
+bool g_exit_on_hold = false;
+constexpr int kDoomedExit = 7;
+
 // The server: one thread that runs exo::proto::serve over the endpoint and the ring.
 class Server final : public chantest::ChannelTestServer {
  public:
@@ -41,7 +48,10 @@ class Server final : public chantest::ChannelTestServer {
     }
     ++next_[producer];
   }
-  void hold(uint32_t ms) override { (void)exo::sys::sleep(uint64_t{ms} * 1'000'000); }
+  void hold(uint32_t ms) override {
+    if (g_exit_on_hold) exo::sys::process_exit(kDoomedExit);
+    (void)exo::sys::sleep(uint64_t{ms} * 1'000'000);
+  }
   void tally(uint32_t producer, chantest::ChannelTest::TallyResponse* response) override {
     if (producer < kProducers) {
       response->received = next_[producer];
@@ -314,6 +324,68 @@ void test_connect_checks(Handle endpoint) {
   expect_true("a forged doorbell is harmless", exo::sys::ipc_send(endpoint, bell) == 0);
 }
 
+// `channel_test doomed_server`: a ring server that greets its parent with its endpoint (as
+// echo_server does) and exits when it gets hold().
+int doomed_server() {
+  Handle bootstrap = exo::sys::start_handle(EXO_START_HANDLE_USER);
+  g_exit_on_hold = true;
+  Handle endpoint = start_server(&g_server, g_server_stack, sizeof(g_server_stack),
+                                 chantest::ChannelTest::kQueueCapacity);
+  if (bootstrap == exo::sys::kInvalidHandle || endpoint == 0) return 20;
+  exo::Result<Handle> copy = exo::sys::handle_duplicate(endpoint, EXO_RIGHT_WRITE | EXO_RIGHT_TRANSFER);
+  if (!copy.ok()) return 21;
+  exo::sys::IpcMessage hello;
+  hello.label = 1;
+  hello.word_count = 1;
+  hello.handle_count = 1;
+  hello.words[0] = *copy;
+  if (exo::sys::ipc_send(bootstrap, hello) < 0) return 22;
+  for (;;) (void)exo::sys::sleep(1'000'000'000);
+}
+
+// A server that dies with its ring connected: nothing in the ring says so, so a full ring
+// must still end both kinds of send with kPeerClosed (the transport asks the kernel,
+// handle_info's EXO_HANDLE_INFO_PEER_CLOSED), and a kWait send must not sleep for ever.
+void test_dead_server() {
+  constexpr uint32_t kId = 6;
+  const char* argv[] = {"channel_test", "doomed_server"};
+  exo::user_test::EchoServer child = exo::user_test::start_echo_server(argv, 2);
+  expect_true("the doomed server starts and sends its endpoint", child.endpoint != 0);
+  if (child.endpoint == 0) return;
+  static proto::IpcTransport transport(child.endpoint);
+  static chantest::ChannelTestClient client(transport);
+  expect_true("the client connects to the doomed server's ring", transport.connect_ring().ok());
+  bool sent = true;
+  for (uint32_t seq = 0; seq < 4; ++seq) {
+    sent = client.note(kId, seq, check_of(kId, seq), proto::SendMode::kWait).ok() && sent;
+  }
+  auto alive = client.tally(kId);
+  expect_true("it serves while alive", sent && alive.ok() && alive->received == 4);
+  expect_true("the hold that ends it is queued", client.hold(1, proto::SendMode::kWait).ok());
+  exo::Result<int64_t> status = exo::sys::process_wait(child.process);
+  expect_true("the doomed server exited", status.ok() && *status == kDoomedExit);
+  exo::sys::raw::Return info = exo::sys::raw::handle_info(child.endpoint);
+  expect_true("handle_info reports the endpoint closed",
+              info.status >= 0 && (static_cast<uint64_t>(info.status) & EXO_HANDLE_INFO_PEER_CLOSED) != 0);
+  exo::Status refused = exo::ok_status();
+  uint32_t accepted = 0;
+  for (uint32_t i = 0; i < 4 * chantest::ChannelTest::kQueueCapacity && refused.ok(); ++i) {
+    refused = client.note(kId, 100 + i, check_of(kId, 100 + i), proto::SendMode::kFail);
+    if (refused.ok()) ++accepted;
+  }
+  expect_true("kFail into the dead server's ring: sends with room are taken, then kPeerClosed",
+              !refused.ok() && refused.error() == exo::Error::kPeerClosed &&
+                  accepted <= chantest::ChannelTest::kQueueCapacity);
+  uint64_t before = exo::sys::clock_get().value_or(0);
+  exo::Status waited = client.note(kId, 200, check_of(kId, 200), proto::SendMode::kWait);
+  uint64_t took = exo::sys::clock_get().value_or(0) - before;
+  expect_true("kWait into the dead server's full ring: kPeerClosed, not a hang",
+              !waited.ok() && waited.error() == exo::Error::kPeerClosed);
+  print("channel_test: kWait to a dead server's full ring returned after {} us\n", took / 1000);
+  expect_true("a call to the dead server: kPeerClosed", !client.tally(kId).ok());
+  (void)exo::sys::handle_close(child.process);
+}
+
 // One-way cost: `per_sample` sends per sample through the generated client, the server thread
 // draining them on this CPU, over the ring and (a server without ring) over IPC send.
 void bench(int per_sample) {
@@ -429,6 +501,7 @@ int main(int argc, char** argv) {
     static proto::IpcTransport transport(endpoint);
     return produce(transport, exo::user_test::parse_count(argv[2]), exo::user_test::parse_count(argv[3])) == 0 ? 0 : 11;
   }
+  if (argc > 1 && strcmp(argv[1], "doomed_server") == 0) return doomed_server();
   if (argc > 1 && strcmp(argv[1], "callbench") == 0) {
     int per_sample = argc > 2 ? static_cast<int>(exo::user_test::parse_count(argv[2])) : 1000;
     bench_calls(per_sample > 0 ? per_sample : 1);
@@ -454,5 +527,7 @@ int main(int argc, char** argv) {
   test_full_ring(client);
   print("channel_test: full ring done\n");
   test_hostile_ring(transport, client);
+  print("channel_test: hostile ring done\n");
+  test_dead_server();
   return exo::user_test::finish();
 }

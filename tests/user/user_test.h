@@ -39,7 +39,8 @@ struct EchoServer {
 };
 
 // Starts echo_server with its arguments (argv[0] is "echo_server") and a bootstrap endpoint,
-// and receives the server's endpoint over it.
+// and receives the server's endpoint over it. Any test server that greets the same way (one
+// message carrying its endpoint handle on EXO_START_HANDLE_USER) starts with it too.
 inline EchoServer start_echo_server(const char* const* argv, usize argc) {
   EchoServer server;
   Result<sys::Handle> bootstrap = sys::endpoint_create();
@@ -48,7 +49,7 @@ inline EchoServer start_echo_server(const char* const* argv, usize argc) {
   Result<sys::Handle> process =
       for_server.ok() ? spawn_with_user_handle(argv, argc, *for_server) : Result<sys::Handle>(for_server.error());
   if (!process.ok()) {
-    sys::print("cannot start echo_server: {}\n", process.error());
+    sys::print("cannot start {}: {}\n", argv[0], process.error());
   } else {
     server.process = *process;
     sys::IpcMessage hello;

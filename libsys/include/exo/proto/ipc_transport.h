@@ -151,9 +151,11 @@ class IpcTransport final : public Transport {
     return status < 0 ? Status(abi::from_abi_status(status)) : ok_status();
   }
   // One-way. Over the channel's ring when the server has one: SendMode::kFail returns
-  // kWouldBlock on a full ring, kWait sleeps on the ring's space notification. The first send
-  // connects (one call, then a map); a server without a ring gets an IPC send instead (a
-  // rendezvous; kFail maps to EXO_IPC_NONBLOCK). Thread-safe.
+  // kWouldBlock on a full ring, kWait sleeps on the ring's space notification. A full ring
+  // whose server is gone gives kPeerClosed in both modes (kWait notices within
+  // kPeerCheckNs); a send into a ring with room succeeds, and is lost if the server is gone.
+  // The first send connects (one call, then a map); a server without a ring gets an IPC send
+  // instead (a rendezvous; kFail maps to EXO_IPC_NONBLOCK). Thread-safe.
   Status send(const Message& message, SendMode mode) override;
 
   // Fetches and maps the ring now rather than at the first send. kUnsupported when the server
@@ -168,7 +170,11 @@ class IpcTransport final : public Transport {
 
  private:
   enum : uint32_t { kUnknown, kConnecting, kReady, kNoRing };
+  // The longest a kWait send sleeps on a full ring before it asks whether the server lives.
+  static constexpr uint64_t kPeerCheckNs = 50'000'000;
   uint32_t ring_state() const { return __atomic_load_n(&ring_state_, __ATOMIC_ACQUIRE); }
+  // The endpoint is closed (its server process is gone) or no longer a handle here.
+  bool server_gone() const;
   Status attach_ring(const sys::IpcMessage& reply);
 
   uint32_t endpoint_;

@@ -284,8 +284,8 @@ class RegisterEncoder {
   template <typename T>
   [[gnu::always_inline]] void put(size_t at, T value) {
     static_assert(sizeof(T) <= 8);
-    uint64_t bits = sizeof(T) == 8 ? uint64_t(value)
-                                   : uint64_t(value) & ((uint64_t{1} << (8 * sizeof(T))) - 1);
+    uint64_t bits = uint64_t(value);
+    if constexpr (sizeof(T) < 8) bits &= (uint64_t{1} << (8 * sizeof(T))) - 1;
     size_t w = at / 8;
     size_t shift = 8 * (at % 8);
     words_[w] |= bits << shift;
