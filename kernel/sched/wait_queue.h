@@ -42,7 +42,7 @@ class WaitQueue {
   // alone: when its deadline has passed it may be ready already (block_on_until).
   void move_in(SchedEntity& e) { waiters_.push_back(e); }
   // Unlinks the longest waiter; null when empty.
-  SchedEntity* wake_one() { return waiters_.pop_front(); }
+  [[gnu::always_inline]] SchedEntity* wake_one() { return waiters_.pop_front(); }
   // Moves every waiter to the tail of `out`, oldest first; returns how many.
   usize wake_all(WakeList& out) {
     usize n = waiters_.size();
