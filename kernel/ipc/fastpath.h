@@ -31,8 +31,9 @@ struct FastResult {
 // runs: back in ring 3 from its own frame, which now holds the message, when it was parked too,
 // else in its kernel context. The calling thread comes back the same way when its peer answers
 // through the fast path, else through exo_ipc_resume_parked and parked_outcome.
-bool fast_call(arch::IpcFrame& frame);
-bool fast_reply_recv(arch::IpcFrame& frame);
+// Called from syscall_entry.S by these names, with no wrapper between.
+bool fast_call(arch::IpcFrame& frame) asm("exo_ipc_fast_call");
+bool fast_reply_recv(arch::IpcFrame& frame) asm("exo_ipc_fast_reply_recv");
 
 // The calling thread was parked by the fast path and a switch resumed it: how its wait ended.
 FastResult parked_outcome();

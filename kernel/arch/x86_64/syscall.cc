@@ -43,11 +43,6 @@ extern "C" int64_t exo_ipc_dispatch(uint64_t number, IpcFrame* f) {
   return abi_status(s);
 }
 
-// From syscall_entry.S for ipc_call and for ipc_reply_recv first, interrupts off: the fast path
-// (kernel/ipc/fastpath.h). They return only when it is not taken, for exo_ipc_dispatch.
-extern "C" bool exo_ipc_fast_call(IpcFrame* f) { return exo::ipc::fast_call(*f); }
-extern "C" bool exo_ipc_fast_reply_recv(IpcFrame* f) { return exo::ipc::fast_reply_recv(*f); }
-
 // From exo_ipc_resume_parked: a switch resumed a thread the fast path parked (`prev` ran before
 // it, this CPU's scheduler lock is held, interrupts off). Finishes the switch, then the syscall
 // as the generic path would; returns its status, the answer in `f`.

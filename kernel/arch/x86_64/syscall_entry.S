@@ -56,9 +56,26 @@ exo_syscall_entry:
     swapgs
     sysretq
 
+// The callee-saved registers join the frame for IPC (arch::IpcFrame, ipc_frame.h): the handler
+// reads and rewrites any of them (rbx carries a deadline), and the exit reloads rdx from the
+// frame as well. rbp carries nothing, but sixteen words keep the call aligned.
+.macro PUSH_IPC_FRAME
+    pushq %r15
+    pushq %r14
+    pushq %r13
+    pushq %r12
+    pushq %rbp
+    pushq %rbx
+.endm
+
 .Lunknown:
     // IPC (kernel/abi/ipc.h) moves more registers than a plain call, so it is numbered
-    // outside the table and handled here, off the plain path.
+    // outside the table and handled here, off the plain path: the two the fast path takes
+    // first, then the rest.
+    cmpq $EXO_IPC_NR_CALL, %rax
+    je .Lfast_call
+    cmpq $EXO_IPC_NR_REPLY_RECV, %rax
+    je .Lfast_reply_recv
     cmpq $EXO_IPC_SYSCALL_FIRST, %rax
     jb 1f
     cmpq $EXO_IPC_SYSCALL_END, %rax
@@ -66,21 +83,8 @@ exo_syscall_entry:
 1:  movq $EXO_ERR_BAD_SYSCALL, %rax                 // rdx is still the caller's
     jmp .Lexit
 
-// The IPC path: the callee-saved registers join the frame (arch::IpcFrame, ipc_frame.h), the
-// handler reads and rewrites any of them (rbx carries a deadline), and the exit reloads rdx
-// from the frame as well. rbp carries nothing, but sixteen words keep the call aligned.
 .Lipc:
-    pushq %r15
-    pushq %r14
-    pushq %r13
-    pushq %r12
-    pushq %rbp
-    pushq %rbx
-    movq %rsp, %rdi
-    cmpq $EXO_IPC_NR_CALL, %rax
-    je .Lfast_call
-    cmpq $EXO_IPC_NR_REPLY_RECV, %rax
-    je .Lfast_reply_recv
+    PUSH_IPC_FRAME
 .Lipc_generic:
     sti
     movq %rax, %rdi
@@ -93,10 +97,14 @@ exo_syscall_entry:
 // address goes below them. Taken, it does not return: this thread is parked and its peer runs
 // (arch::return_to_parked, or a switch). Returning, it did nothing: on to the generic path.
 .Lfast_call:
+    PUSH_IPC_FRAME
+    movq %rsp, %rdi
     subq $16, %rsp
     call exo_ipc_fast_call
     jmp 1f
 .Lfast_reply_recv:
+    PUSH_IPC_FRAME
+    movq %rsp, %rdi
     subq $16, %rsp
     call exo_ipc_fast_reply_recv
 1:  addq $16, %rsp
