@@ -114,24 +114,28 @@ Status IpcTransport::send(const Message& message, SendMode mode) {
   if (ring_state() == kReady) {
     if (message.handle_count() != 0 || !label_valid(message.label)) return Error::kInvalidArgument;
     // Label and body are one contiguous run (Message's layout): that is the slot's payload.
-    // A full ring may belong to a dead server, which nothing in the ring tells: kWait sleeps
-    // in bounded slices and asks the kernel between them, kFail asks once when refused.
-    for (;;) {
-      Status sent = channel::send(ring_, &message.label, message.wire_bytes(),
-                                  mode == SendMode::kFail ? channel::Backpressure::kFail
-                                                          : channel::Backpressure::kWait,
-                                  consumer_note_, space_note_, kPeerCheckNs);
-      if (sent.ok() || (sent.error() != Error::kWouldBlock && sent.error() != Error::kTimedOut)) {
-        return sent;
-      }
-      if (server_gone()) return Error::kPeerClosed;
-      if (mode == SendMode::kFail) return sent;
-    }
+    Status sent = channel::send(ring_, &message.label, message.wire_bytes(), channel::Backpressure::kFail,
+                                consumer_note_, space_note_);
+    if (sent.ok() || sent.error() != Error::kWouldBlock) return sent;
+    return send_to_full_ring(message, mode);
   }
   sys::IpcMessage ipc;
   EXO_TRY(to_ipc(message, &ipc));
   int64_t status = sys::ipc_send(endpoint_, ipc, mode == SendMode::kFail ? EXO_IPC_NONBLOCK : 0);
   return status < 0 ? Status(abi::from_abi_status(status)) : ok_status();
+}
+
+// Off the common path (a call of its own keeps the first attempt inline): a full ring may
+// belong to a dead server, which nothing in the ring tells. kFail asks the kernel once; kWait
+// sleeps in slices of at most kPeerCheckNs and asks between them.
+Status IpcTransport::send_to_full_ring(const Message& message, SendMode mode) {
+  for (;;) {
+    if (server_gone()) return Error::kPeerClosed;
+    if (mode == SendMode::kFail) return Error::kWouldBlock;
+    Status sent = channel::send(ring_, &message.label, message.wire_bytes(), channel::Backpressure::kWait,
+                                consumer_note_, space_note_, kPeerCheckNs);
+    if (sent.ok() || sent.error() != Error::kTimedOut) return sent;
+  }
 }
 
 bool IpcTransport::server_gone() const {

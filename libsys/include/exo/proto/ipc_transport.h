@@ -175,6 +175,7 @@ class IpcTransport final : public Transport {
   uint32_t ring_state() const { return __atomic_load_n(&ring_state_, __ATOMIC_ACQUIRE); }
   // The endpoint is closed (its server process is gone) or no longer a handle here.
   bool server_gone() const;
+  [[gnu::noinline]] Status send_to_full_ring(const Message& message, SendMode mode);
   Status attach_ring(const sys::IpcMessage& reply);
 
   uint32_t endpoint_;
