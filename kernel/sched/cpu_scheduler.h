@@ -38,8 +38,6 @@ class SchedulerInternals {
   static Thread*& all_next(Thread& t) { return t.all_next_; }
   static Thread* all_next(const Thread& t) { return t.all_next_; }
 };
-using I = SchedulerInternals;
-
 
 // One per CPU. Lock order: a wait queue owner's lock, then a CpuScheduler lock; never two
 // CpuScheduler locks at once (stealing takes the victim's, lets go, then takes its own).
@@ -50,11 +48,11 @@ struct CpuScheduler {
 
   uint32_t index;
   Spinlock lock;
-  sched::RunQueue queue;       // ready threads; queue.current() is the running non-idle thread
+  sched::RunQueue queue;  // ready threads; queue.current() is the running non-idle thread
   sched::TimerQueue<sched::SchedEntity> sleepers;
-  Thread* current = nullptr;   // the running thread, idle included
+  Thread* current = nullptr;  // the running thread, idle included
   Thread* idle = nullptr;
-  sched::WakeList zombies;     // dead threads whose stacks are no longer in use
+  sched::WakeList zombies;  // dead threads whose stacks are no longer in use
   uint64_t armed_deadline_ns = sched::kNever;
   // The user address space this CPU has loaded (0: the kernel's); read by other CPUs.
   uint64_t loaded_root = 0;
@@ -68,32 +66,39 @@ struct CpuScheduler {
 extern CpuScheduler* g_schedulers[arch::kMaxCpus];
 
 // This CPU's scheduler. Interrupts off, or a thread that may migrate uses it only as a hint.
-[[gnu::always_inline]] inline CpuScheduler& this_cpu() { return *g_schedulers[arch::current_cpu()]; }
+[[gnu::always_inline]] inline CpuScheduler& this_cpu() {
+  return *g_schedulers[arch::current_cpu()];
+}
 
 // Runs on the thread that was just switched to, on the CPU that switched (`cpu`, lock held):
 // lets go of `prev`, the thread switched away from, whose registers are saved now.
 inline void finish_switch(CpuScheduler& cpu, Thread& prev) {
   if (prev.state_ == sched::ThreadState::kDead) cpu.zombies.push_back(prev);
-  __atomic_store_n(&I::on_cpu(prev), false, __ATOMIC_RELEASE);
+  __atomic_store_n(&SchedulerInternals::on_cpu(prev), false, __ATOMIC_RELEASE);
 }
 
 // The user half of a switch: FPU state out of `prev` and into `next`, and `next`'s address
 // space and kernel-entry stack. A kernel thread runs on the kernel's own tables, so no CPU
 // keeps a dead process's tables loaded.
-[[gnu::always_inline]] inline void switch_user_state(CpuScheduler& cpu, Thread& prev, Thread& next) {
-  if (I::fpu_state(prev) != nullptr) arch::fpu_save(I::fpu_state(prev));
-  uint64_t root = I::root(next);
+[[gnu::always_inline]] inline void switch_user_state(CpuScheduler& cpu, Thread& prev,
+                                                     Thread& next) {
+  if (SchedulerInternals::fpu_state(prev) != nullptr)
+    arch::fpu_save(SchedulerInternals::fpu_state(prev));
+  uint64_t root = SchedulerInternals::root(next);
   if (root != 0) {
-    arch::set_user_thread(I::stack(next).top, &I::kill_flag(next), next.io_permissions);
-    arch::fpu_restore(I::fpu_state(next));
+    arch::set_user_thread(SchedulerInternals::stack(next).top, &SchedulerInternals::kill_flag(next),
+                          next.io_permissions);
+    arch::fpu_restore(SchedulerInternals::fpu_state(next));
   }
   if (root != cpu.loaded_root) {
     // Published before the generation is read (vm::AddressSpace::invalidate relies on it).
     __atomic_store_n(&cpu.loaded_root, root, __ATOMIC_SEQ_CST);
     if (root == 0) {
       arch::load_address_space(mm::kernel_root());
-    } else if (const uint64_t* generation = I::tlb_generation(next); generation != nullptr) {
-      arch::load_user_address_space(root, I::pcid(next), __atomic_load_n(generation, __ATOMIC_SEQ_CST));
+    } else if (const uint64_t* generation = SchedulerInternals::tlb_generation(next);
+               generation != nullptr) {
+      arch::load_user_address_space(root, SchedulerInternals::pcid(next),
+                                    __atomic_load_n(generation, __ATOMIC_SEQ_CST));
     } else {
       arch::load_address_space(root);
     }

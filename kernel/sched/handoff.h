@@ -28,25 +28,26 @@ namespace exo {
 // next_frame, non-null), goes straight back to ring 3 from there with the register-only
 // message in the calling thread's `frame` (arch::return_to_parked).
 // Preconditions: interrupts off, can_switch_directly(next), `next` taken off its queue.
-[[noreturn, gnu::always_inline]] inline void park_and_hand_over(sched::WaitQueue& queue, Spinlock& lock,
-                                                               void* frame, Thread& next, void* next_frame) {
+[[noreturn, gnu::always_inline]] inline void park_and_hand_over(sched::WaitQueue& queue,
+                                                                Spinlock& lock, void* frame,
+                                                                Thread& next, void* next_frame) {
   CpuScheduler& cpu = this_cpu();
   Thread* self = cpu.current;
   cpu.lock.acquire_irqs_off();
   cpu.queue.hand_over_current_uncharged(next);
   queue.block(*self);
-  I::saved_sp(*self) = arch::park_ipc_context(frame);
+  SchedulerInternals::saved_sp(*self) = arch::park_ipc_context(frame);
   lock.release_irqs_off();
   // Parked on another CPU a moment ago, that CPU may still be on its way out of its stack.
-  while (__atomic_load_n(&I::on_cpu(next), __ATOMIC_ACQUIRE)) arch::cpu_relax();
-  I::on_cpu(next) = true;
+  while (__atomic_load_n(&SchedulerInternals::on_cpu(next), __ATOMIC_ACQUIRE)) arch::cpu_relax();
+  SchedulerInternals::on_cpu(next) = true;
   cpu.current = &next;
   ++cpu.context_switches;
   switch_user_state(cpu, *self, next);
   // The resumed side of a switch expects this CPU's lock held (it calls finish_switch).
-  if (next_frame == nullptr) arch::context_jump(I::saved_sp(next), self);
+  if (next_frame == nullptr) arch::context_jump(SchedulerInternals::saved_sp(next), self);
   cpu.lock.release_irqs_off();
-  arch::return_to_parked(next_frame, frame, &I::on_cpu(*self));
+  arch::return_to_parked(next_frame, frame, &SchedulerInternals::on_cpu(*self));
 }
 
 }  // namespace exo

@@ -19,6 +19,8 @@
 
 namespace exo {
 
+using I = SchedulerInternals;
+
 constinit CpuScheduler* g_schedulers[arch::kMaxCpus] = {};
 
 namespace {

@@ -114,8 +114,8 @@ Status IpcTransport::send(const Message& message, SendMode mode) {
   if (ring_state() == kReady) {
     if (message.handle_count() != 0 || !label_valid(message.label)) return Error::kInvalidArgument;
     // Label and body are one contiguous run (Message's layout): that is the slot's payload.
-    Status sent = channel::send(ring_, &message.label, message.wire_bytes(), channel::Backpressure::kFail,
-                                consumer_note_, space_note_);
+    Status sent = channel::send(ring_, &message.label, message.wire_bytes(),
+                                channel::Backpressure::kFail, consumer_note_, space_note_);
     if (sent.ok() || sent.error() != Error::kWouldBlock) return sent;
     return send_to_full_ring(message, mode);
   }
@@ -132,8 +132,9 @@ Status IpcTransport::send_to_full_ring(const Message& message, SendMode mode) {
   for (;;) {
     if (server_gone()) return Error::kPeerClosed;
     if (mode == SendMode::kFail) return Error::kWouldBlock;
-    Status sent = channel::send(ring_, &message.label, message.wire_bytes(), channel::Backpressure::kWait,
-                                consumer_note_, space_note_, kPeerCheckNs);
+    Status sent = channel::send(ring_, &message.label, message.wire_bytes(),
+                                channel::Backpressure::kWait, consumer_note_, space_note_,
+                                kPeerCheckNs);
     if (sent.ok() || sent.error() != Error::kTimedOut) return sent;
   }
 }

@@ -75,7 +75,10 @@ inline uptr park_ipc_context(void* frame) {
 // the register-only message of the peer's frame `message` (exo_ipc_return_parked,
 // syscall_entry.S). Interrupts off.
 [[noreturn]] inline void return_to_parked(void* frame, const void* message, bool* prev_on_cpu) {
-  asm volatile("jmp exo_ipc_return_parked" : : "D"(frame), "S"(message), "d"(prev_on_cpu) : "memory");
+  asm volatile("jmp exo_ipc_return_parked"
+               :
+               : "D"(frame), "S"(message), "d"(prev_on_cpu)
+               : "memory");
   __builtin_unreachable();
 }
 
