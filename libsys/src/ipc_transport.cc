@@ -114,8 +114,12 @@ Status IpcTransport::send(const Message& message, SendMode mode) {
   if (ring_state() == kReady) {
     if (message.handle_count() != 0 || !label_valid(message.label)) return Error::kInvalidArgument;
     // Label and body are one contiguous run (Message's layout): that is the slot's payload.
+    if (__atomic_load_n(&server_closed_, __ATOMIC_RELAXED)) return Error::kPeerClosed;
+    bool rang = false;
     Status sent = channel::send(ring_, &message.label, message.wire_bytes(),
-                                channel::Backpressure::kFail, consumer_note_, space_note_);
+                                channel::Backpressure::kFail, consumer_note_, space_note_,
+                                channel::kWaitForever, &rang);
+    if (rang) return after_doorbell(sent);
     if (sent.ok() || sent.error() != Error::kWouldBlock) return sent;
     return send_to_full_ring(message, mode);
   }
@@ -125,9 +129,16 @@ Status IpcTransport::send(const Message& message, SendMode mode) {
   return status < 0 ? Status(abi::from_abi_status(status)) : ok_status();
 }
 
-// Off the common path (a call of its own keeps the first attempt inline): a full ring may
-// belong to a dead server, which nothing in the ring tells. kFail asks the kernel once; kWait
-// sleeps in slices of at most kPeerCheckNs and asks between them.
+// Off the common path (calls of their own keep the first attempt inline). Nothing in the ring
+// tells that its server is gone, so the kernel is asked at two moments. After a doorbell: the
+// server had announced that it sleeps, and one that died asleep leaves that announcement for
+// the next send to find. And when the ring is full: kFail asks once; kWait sleeps in slices of
+// at most kPeerCheckNs and asks between them. Once seen, the death is remembered.
+Status IpcTransport::after_doorbell(Status sent) {
+  if (server_gone()) return Error::kPeerClosed;
+  return sent;
+}
+
 Status IpcTransport::send_to_full_ring(const Message& message, SendMode mode) {
   for (;;) {
     if (server_gone()) return Error::kPeerClosed;
@@ -139,9 +150,13 @@ Status IpcTransport::send_to_full_ring(const Message& message, SendMode mode) {
   }
 }
 
-bool IpcTransport::server_gone() const {
+bool IpcTransport::server_gone() {
   sys::raw::Return info = sys::raw::handle_info(endpoint_);
-  return info.status < 0 || (static_cast<uint64_t>(info.status) & EXO_HANDLE_INFO_PEER_CLOSED) != 0;
+  if (info.status >= 0 && (static_cast<uint64_t>(info.status) & EXO_HANDLE_INFO_PEER_CLOSED) == 0) {
+    return false;
+  }
+  __atomic_store_n(&server_closed_, true, __ATOMIC_RELAXED);
+  return true;
 }
 
 namespace {

@@ -3,9 +3,9 @@
 // from two threads and two child processes (copies of itself, `channel_test producer ID N`),
 // then checks that no message was lost, duplicated or reordered per producer; it fills the ring
 // to see SendMode::kFail refuse and kWait wait; and it writes garbage into the ring, as a
-// hostile client may, to see the server drop it and go on serving. Last, a server in a child
-// process (`channel_test doomed_server`) dies, and sends to its full ring must fail with
-// kPeerClosed in both modes instead of sleeping for ever.
+// hostile client may, to see the server drop it and go on serving. Last, servers in child
+// processes (`channel_test doomed_server busy|idle`) die with their rings connected, and sends
+// must fail with kPeerClosed instead of being lost for ever or sleeping for ever.
 // `channel_test bench` measures a one-way send over the ring against one over IPC send;
 // `channel_test callbench` a typed call against a raw IPC round trip.
 #include "exo/channel/mpsc_ring.h"
@@ -34,8 +34,12 @@ constexpr uint32_t kPerProducer = 3000;
 
 uint32_t check_of(uint32_t producer, uint32_t seq) { return producer * 31 + seq; }
 
-// In a `doomed_server` child: hold() ends the process instead of sleeping.
-bool g_exit_on_hold = false;
+// In a `doomed_server` child, hold() ends the process instead of sleeping: at once in the
+// handler ("busy": the server dies while serving), or from the main thread `ms` later, once
+// the serving thread sleeps in its receive again ("idle": it dies asleep).
+enum class Doom : uint8_t { kNone, kBusy, kIdle };
+Doom g_doom = Doom::kNone;
+uint64_t g_exit_at_ns = 0;  // idle: when the main thread ends the process (0: not yet asked)
 constexpr int kDoomedExit = 7;
 
 // The server: one thread that runs exo::proto::serve over the endpoint and the ring.
@@ -49,7 +53,12 @@ class Server final : public chantest::ChannelTestServer {
     ++next_[producer];
   }
   void hold(uint32_t ms) override {
-    if (g_exit_on_hold) exo::sys::process_exit(kDoomedExit);
+    if (g_doom == Doom::kBusy) exo::sys::process_exit(kDoomedExit);
+    if (g_doom == Doom::kIdle) {
+      __atomic_store_n(&g_exit_at_ns, exo::sys::clock_get().value_or(0) + uint64_t{ms} * 1'000'000,
+                       __ATOMIC_RELEASE);
+      return;
+    }
     (void)exo::sys::sleep(uint64_t{ms} * 1'000'000);
   }
   void tally(uint32_t producer, chantest::ChannelTest::TallyResponse* response) override {
@@ -324,11 +333,11 @@ void test_connect_checks(Handle endpoint) {
   expect_true("a forged doorbell is harmless", exo::sys::ipc_send(endpoint, bell) == 0);
 }
 
-// `channel_test doomed_server`: a ring server that greets its parent with its endpoint (as
-// echo_server does) and exits when it gets hold().
-int doomed_server() {
+// `channel_test doomed_server busy|idle`: a ring server that greets its parent with its
+// endpoint (as echo_server does) and ends when it gets hold() (see Doom).
+int doomed_server(const char* mode) {
   Handle bootstrap = exo::sys::start_handle(EXO_START_HANDLE_USER);
-  g_exit_on_hold = true;
+  g_doom = strcmp(mode, "idle") == 0 ? Doom::kIdle : Doom::kBusy;
   Handle endpoint = start_server(&g_server, g_server_stack, sizeof(g_server_stack),
                                  chantest::ChannelTest::kQueueCapacity);
   if (bootstrap == exo::sys::kInvalidHandle || endpoint == 0) return 20;
@@ -340,28 +349,43 @@ int doomed_server() {
   hello.handle_count = 1;
   hello.words[0] = *copy;
   if (exo::sys::ipc_send(bootstrap, hello) < 0) return 22;
-  for (;;) (void)exo::sys::sleep(1'000'000'000);
+  for (;;) {
+    (void)exo::sys::sleep(1'000'000);
+    uint64_t at = __atomic_load_n(&g_exit_at_ns, __ATOMIC_ACQUIRE);
+    if (at != 0 && exo::sys::clock_get().value_or(0) >= at) exo::sys::process_exit(kDoomedExit);
+  }
 }
 
-// A server that dies with its ring connected: nothing in the ring says so, so a full ring
-// must still end both kinds of send with kPeerClosed (the transport asks the kernel,
-// handle_info's EXO_HANDLE_INFO_PEER_CLOSED), and a kWait send must not sleep for ever.
-void test_dead_server() {
+// A client of a doomed server; two of them, one per test.
+struct DoomedClient {
+  explicit DoomedClient(Handle endpoint) : transport(endpoint), client(transport) {}
+  proto::IpcTransport transport;
+  chantest::ChannelTestClient client;
+};
+alignas(DoomedClient) uint8_t g_doomed_clients[2][sizeof(DoomedClient)];
+
+// A server that dies with its ring connected: nothing in the ring says so. Sends must still
+// end with kPeerClosed (the transport asks the kernel, handle_info's
+// EXO_HANDLE_INFO_PEER_CLOSED), never sleep for ever, and keep failing once it is seen.
+// - busy: the server dies in a handler, so no sleep announcement is left: sends with room are
+//   taken (and lost), and the full ring tells, in both modes;
+// - idle: the server dies asleep in its receive: the first send rings its doorbell and tells.
+void test_dead_server(bool idle) {
   constexpr uint32_t kId = 6;
-  const char* argv[] = {"channel_test", "doomed_server"};
-  exo::user_test::EchoServer child = exo::user_test::start_echo_server(argv, 2);
+  const char* argv[] = {"channel_test", "doomed_server", idle ? "idle" : "busy"};
+  exo::user_test::EchoServer child = exo::user_test::start_echo_server(argv, 3);
   expect_true("the doomed server starts and sends its endpoint", child.endpoint != 0);
   if (child.endpoint == 0) return;
-  static proto::IpcTransport transport(child.endpoint);
-  static chantest::ChannelTestClient client(transport);
-  expect_true("the client connects to the doomed server's ring", transport.connect_ring().ok());
+  auto* doomed = new (g_doomed_clients[idle ? 1 : 0]) DoomedClient(child.endpoint);
+  chantest::ChannelTestClient& client = doomed->client;
+  expect_true("the client connects to the doomed server's ring", doomed->transport.connect_ring().ok());
   bool sent = true;
   for (uint32_t seq = 0; seq < 4; ++seq) {
     sent = client.note(kId, seq, check_of(kId, seq), proto::SendMode::kWait).ok() && sent;
   }
   auto alive = client.tally(kId);
   expect_true("it serves while alive", sent && alive.ok() && alive->received == 4);
-  expect_true("the hold that ends it is queued", client.hold(1, proto::SendMode::kWait).ok());
+  expect_true("the hold that ends it is queued", client.hold(20, proto::SendMode::kWait).ok());
   exo::Result<int64_t> status = exo::sys::process_wait(child.process);
   expect_true("the doomed server exited", status.ok() && *status == kDoomedExit);
   exo::sys::raw::Return info = exo::sys::raw::handle_info(child.endpoint);
@@ -373,15 +397,21 @@ void test_dead_server() {
     refused = client.note(kId, 100 + i, check_of(kId, 100 + i), proto::SendMode::kFail);
     if (refused.ok()) ++accepted;
   }
-  expect_true("kFail into the dead server's ring: sends with room are taken, then kPeerClosed",
-              !refused.ok() && refused.error() == exo::Error::kPeerClosed &&
-                  accepted <= chantest::ChannelTest::kQueueCapacity);
+  if (idle) {
+    expect_true("kFail to a server that died asleep: the first send rings and gets kPeerClosed",
+                !refused.ok() && refused.error() == exo::Error::kPeerClosed && accepted == 0);
+  } else {
+    expect_true("kFail to a server that died busy: sends with room are taken, then kPeerClosed",
+                !refused.ok() && refused.error() == exo::Error::kPeerClosed &&
+                    accepted <= chantest::ChannelTest::kQueueCapacity);
+  }
   uint64_t before = exo::sys::clock_get().value_or(0);
   exo::Status waited = client.note(kId, 200, check_of(kId, 200), proto::SendMode::kWait);
   uint64_t took = exo::sys::clock_get().value_or(0) - before;
-  expect_true("kWait into the dead server's full ring: kPeerClosed, not a hang",
-              !waited.ok() && waited.error() == exo::Error::kPeerClosed);
-  print("channel_test: kWait to a dead server's full ring returned after {} us\n", took / 1000);
+  expect_true("kWait to the dead server afterwards: kPeerClosed at once, not a hang",
+              !waited.ok() && waited.error() == exo::Error::kPeerClosed && took < 20'000'000);
+  print("channel_test: {} server: {} sends taken after its death, kWait returned after {} us\n",
+        idle ? "idle" : "busy", accepted, took / 1000);
   expect_true("a call to the dead server: kPeerClosed", !client.tally(kId).ok());
   (void)exo::sys::handle_close(child.process);
 }
@@ -501,7 +531,7 @@ int main(int argc, char** argv) {
     static proto::IpcTransport transport(endpoint);
     return produce(transport, exo::user_test::parse_count(argv[2]), exo::user_test::parse_count(argv[3])) == 0 ? 0 : 11;
   }
-  if (argc > 1 && strcmp(argv[1], "doomed_server") == 0) return doomed_server();
+  if (argc > 2 && strcmp(argv[1], "doomed_server") == 0) return doomed_server(argv[2]);
   if (argc > 1 && strcmp(argv[1], "callbench") == 0) {
     int per_sample = argc > 2 ? static_cast<int>(exo::user_test::parse_count(argv[2])) : 1000;
     bench_calls(per_sample > 0 ? per_sample : 1);
@@ -528,6 +558,7 @@ int main(int argc, char** argv) {
   print("channel_test: full ring done\n");
   test_hostile_ring(transport, client);
   print("channel_test: hostile ring done\n");
-  test_dead_server();
+  test_dead_server(false);
+  test_dead_server(true);
   return exo::user_test::finish();
 }

@@ -32,17 +32,21 @@ inline constexpr uint64_t kWaitForever = ~uint64_t{0};
 // producers waiting for space".
 
 // Sends one message. With kWait, each sleep lasts at most timeout_ns; when it expires and the
-// ring is still full the result is kTimedOut. Other errors are try_send's.
+// ring is still full the result is kTimedOut. Other errors are try_send's. *rang_doorbell (if
+// given) is set when this send woke the consumer, which had announced that it sleeps.
 template <typename Notification>
 Status send(MpscRing& ring, const void* msg, usize len, Backpressure mode,
             Notification& consumer_note, Notification& space_note,
-            uint64_t timeout_ns = kWaitForever) {
+            uint64_t timeout_ns = kWaitForever, bool* rang_doorbell = nullptr) {
   bool timed_out = false;
   bool slept = false;
   for (;;) {
     bool wake = false;
     Status status = ring.try_send(msg, len, &wake);
-    if (wake) consumer_note.signal();
+    if (wake) {
+      consumer_note.signal();
+      if (rang_doorbell != nullptr) *rang_doorbell = true;
+    }
     if (status.ok() || status.error() != Error::kWouldBlock || mode == Backpressure::kFail ||
         timed_out) {
       // The baton: this producer may have taken the only signal meant for all waiters.

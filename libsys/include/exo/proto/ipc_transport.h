@@ -151,9 +151,10 @@ class IpcTransport final : public Transport {
     return status < 0 ? Status(abi::from_abi_status(status)) : ok_status();
   }
   // One-way. Over the channel's ring when the server has one: SendMode::kFail returns
-  // kWouldBlock on a full ring, kWait sleeps on the ring's space notification. A full ring
-  // whose server is gone gives kPeerClosed in both modes (kWait notices within
-  // kPeerCheckNs); a send into a ring with room succeeds, and is lost if the server is gone.
+  // kWouldBlock on a full ring, kWait sleeps on the ring's space notification. A server that
+  // is gone is seen when a send rings its doorbell (it died asleep) or finds the ring full
+  // (kWait notices within kPeerCheckNs): that send and every later one get kPeerClosed. A
+  // send into a ring with room to a server that died busy succeeds, and is lost.
   // The first send connects (one call, then a map); a server without a ring gets an IPC send
   // instead (a rendezvous; kFail maps to EXO_IPC_NONBLOCK). Thread-safe.
   Status send(const Message& message, SendMode mode) override;
@@ -173,13 +174,16 @@ class IpcTransport final : public Transport {
   // The longest a kWait send sleeps on a full ring before it asks whether the server lives.
   static constexpr uint64_t kPeerCheckNs = 50'000'000;
   uint32_t ring_state() const { return __atomic_load_n(&ring_state_, __ATOMIC_ACQUIRE); }
-  // The endpoint is closed (its server process is gone) or no longer a handle here.
-  bool server_gone() const;
+  // The endpoint is closed (its server process is gone) or no longer a handle here; a true
+  // answer is remembered in server_closed_.
+  bool server_gone();
+  [[gnu::noinline]] Status after_doorbell(Status sent);
   [[gnu::noinline]] Status send_to_full_ring(const Message& message, SendMode mode);
   Status attach_ring(const sys::IpcMessage& reply);
 
   uint32_t endpoint_;
   uint32_t ring_state_ = kUnknown;
+  bool server_closed_ = false;  // every ring send fails with kPeerClosed once set
   channel::MpscRing ring_ = channel::MpscRing::unattached();
   channel::KernelNotification consumer_note_;
   channel::KernelNotification space_note_;
