@@ -95,7 +95,8 @@ constexpr bool kNotTaken = false;
 bool fast_call(arch::IpcFrame& frame) {
   uint64_t tag = arch::ipc_tag(frame);
   if (!register_only(tag) || arch::ipc_options(frame) != 0) return kNotTaken;
-  Thread& self = *this_cpu().current;
+  CpuScheduler& cpu = this_cpu();  // interrupts stay off: no migration
+  Thread& self = *cpu.current;
   auto& process = *static_cast<proc::Process*>(self.process());
   ThreadIpc& me = state_of(self);
   Endpoint* endpoint = lock_endpoint(process, me, arch::ipc_endpoint(frame), Rights::kWrite);
@@ -104,11 +105,11 @@ bool fast_call(arch::IpcFrame& frame) {
   // so the endpoint is alive as long as one is found here; this thread does not touch it after
   // the IPC lock goes.
   Thread* receiver = as_thread(FastPath::receivers(*endpoint).front());
-  if (FastPath::closed(*endpoint) || receiver == nullptr || !can_switch_directly(*receiver)) {
+  if (FastPath::closed(*endpoint) || receiver == nullptr || !can_switch_directly(cpu, *receiver)) {
     g_ipc_lock.release_irqs_off();
     return kNotTaken;
   }
-  (void)FastPath::receivers(*endpoint).wake_one();
+  FastPath::receivers(*endpoint).take(*receiver);
   ThreadIpc& rx = state_of(*receiver);
   rx.queued_on = nullptr;
   rx.failed = false;
@@ -121,7 +122,7 @@ bool fast_call(arch::IpcFrame& frame) {
   me.is_call = true;
   me.replier = receiver;
   me.frame = &frame;
-  park_and_hand_over(me.reply_wait, g_ipc_lock, &frame, *receiver, rx_frame);
+  park_and_hand_over(cpu, me.reply_wait, g_ipc_lock, &frame, *receiver, rx_frame);
 }
 
 bool fast_reply_recv(arch::IpcFrame& frame) {
@@ -153,9 +154,10 @@ bool fast_reply_recv(arch::IpcFrame& frame) {
       return kNotTaken;
     }
   }
+  CpuScheduler& cpu = this_cpu();  // after the block above, which may have migrated
   Thread* caller = me.reply_to;
   if (caller == nullptr || FastPath::closed(*endpoint) || !FastPath::senders(*endpoint).empty() ||
-      !can_switch_directly(*caller)) {
+      !can_switch_directly(cpu, *caller)) {
     g_ipc_lock.release_irqs_off();
     return kNotTaken;
   }
@@ -173,7 +175,7 @@ bool fast_reply_recv(arch::IpcFrame& frame) {
   me.failed = false;
   me.queued_on = endpoint;
   me.frame = &frame;
-  park_and_hand_over(FastPath::receivers(*endpoint), g_ipc_lock, &frame, *caller, cx_frame);
+  park_and_hand_over(cpu, FastPath::receivers(*endpoint), g_ipc_lock, &frame, *caller, cx_frame);
 }
 
 FastResult parked_outcome() {

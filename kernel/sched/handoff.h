@@ -10,11 +10,14 @@ namespace exo {
 // Whether `next` may take this CPU directly: it waits without a deadline (so no timer can have
 // made it ready meanwhile), its affinity allows it and nothing more urgent is ready here. Called
 // under the lock of the queue `next` waited on, interrupts off.
-[[gnu::always_inline]] inline bool can_switch_directly(const Thread& next) {
-  CpuScheduler& cpu = this_cpu();
+// `cpu` is this CPU's scheduler (this_cpu()), for callers that already hold it.
+[[gnu::always_inline]] inline bool can_switch_directly(CpuScheduler& cpu, const Thread& next) {
   // Racy reads of this CPU's own queue: at worst a direct switch that a preemption corrects.
   return next.deadline_cpu_ == sched::kNoCpu && next.may_run_on(cpu.index) &&
          cpu.queue.highest_ready_priority() <= int{next.priority_};
+}
+[[gnu::always_inline]] inline bool can_switch_directly(const Thread& next) {
+  return can_switch_directly(this_cpu(), next);
 }
 
 // The parked hand-off, the fast path's own (docs/ipc.md, "Parked threads"). The calling thread
@@ -27,11 +30,11 @@ namespace exo {
 // Does not return: `next` resumes in its kernel context, or, when it is parked too (at
 // next_frame, non-null), goes straight back to ring 3 from there with the register-only
 // message in the calling thread's `frame` (arch::return_to_parked).
-// Preconditions: interrupts off, can_switch_directly(next), `next` taken off its queue.
-[[noreturn, gnu::always_inline]] inline void park_and_hand_over(sched::WaitQueue& queue,
+// `cpu` is this CPU's scheduler. Preconditions: interrupts off, can_switch_directly(cpu, next),
+// `next` taken off its queue.
+[[noreturn, gnu::always_inline]] inline void park_and_hand_over(CpuScheduler& cpu, sched::WaitQueue& queue,
                                                                 Spinlock& lock, void* frame,
                                                                 Thread& next, void* next_frame) {
-  CpuScheduler& cpu = this_cpu();
   Thread* self = cpu.current;
   cpu.lock.acquire_irqs_off();
   cpu.queue.hand_over_current_uncharged(next);

@@ -42,7 +42,7 @@ class WaitQueue {
   // alone: when its deadline has passed it may be ready already (block_on_until).
   void move_in(SchedEntity& e) { waiters_.push_back(e); }
   // Unlinks the longest waiter; null when empty.
-  [[gnu::always_inline]] SchedEntity* wake_one() { return waiters_.pop_front(); }
+  SchedEntity* wake_one() { return waiters_.pop_front(); }
   // Moves every waiter to the tail of `out`, oldest first; returns how many.
   usize wake_all(WakeList& out) {
     usize n = waiters_.size();
@@ -55,6 +55,8 @@ class WaitQueue {
     waiters_.remove(e);
     return true;
   }
+  // Unlinks `e`, which the caller knows waits here (it just read it with front()).
+  [[gnu::always_inline]] void take(SchedEntity& e) { waiters_.remove(e); }
 
  private:
   WakeList waiters_;
