@@ -68,7 +68,7 @@ class RunQueue {
   // queue, back onto a run queue (see requeue_preempted in slice.h), or nowhere (exit).
   // Slice charging must be done before (charge_current).
   SchedEntity* clear_current();
-  // The direct hand-off (IPC's fast path): current, charged up to now_ns, stops being current
+  // The direct hand-off (IPC's generic path): current, charged up to now_ns, stops being current
   // and `next` becomes current as set_current makes it. The same result as charge_current +
   // clear_current + set_current; the load is unchanged, so it is not republished.
   // Preconditions: a current; next on no queue.

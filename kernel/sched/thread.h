@@ -162,10 +162,10 @@ void preempt_if_needed();
 // user values) and gives up the CPU if something more urgent is now ready here.
 void thread_set_priority(uint8_t priority);
 
-// The direct hand-off IPC's fast path uses (docs/ipc.md): blocks the calling thread on `queue`
-// as block_on does and runs `next`, a blocked thread the caller has just taken off whatever
-// queue it waited on, on this CPU at once, without a pass through the run queue. Returns when
-// the calling thread is woken. Precondition: can_switch_directly(next) (kernel/sched/handoff.h).
+// The direct hand-off of IPC's generic path (docs/ipc.md; the fast path parks instead,
+// kernel/sched/handoff.h): blocks the calling thread on `queue` as block_on does and runs
+// `next`, a blocked thread the caller has just taken off whatever queue it waited on, on this
+// CPU at once, without a pass through the run queue. Returns when the calling thread is woken. Precondition: can_switch_directly(next) (kernel/sched/handoff.h).
 void block_on_and_switch_to(sched::WaitQueue& queue, Spinlock& lock, uint64_t flags, Thread& next);
 // Where a switch into a parked thread arrives (arch's exo_ipc_resume_parked, this CPU's
 // scheduler lock held, interrupts off): lets go of `prev` as every switch does, then of the
