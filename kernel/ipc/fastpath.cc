@@ -7,8 +7,6 @@
 #include "kernel/ipc/fastpath.h"
 
 #include "kernel/abi/ipc.h"
-#include "kernel/abi/status.h"
-#include "kernel/abi/status_map.h"
 #include "kernel/arch/arch.h"
 #include "kernel/arch/ipc_frame.h"
 #include "kernel/ipc/ipc.h"
@@ -178,14 +176,14 @@ bool fast_reply_recv(arch::IpcFrame& frame) {
   park_and_hand_over(cpu, FastPath::receivers(*endpoint), g_ipc_lock, &frame, *caller, cx_frame);
 }
 
-FastResult parked_outcome() {
+Status parked_outcome() {
   ThreadIpc& me = state_of(*this_cpu().current);
   SpinlockGuard guard(g_ipc_lock);
-  // Whoever woke it was not a fast-path peer (that one writes the frame and resumes it
-  // directly): the answer is an error or a message in its state.
+  // Whoever woke it was not a fast-path peer (that one resumes a parked thread directly, with
+  // the message in its registers).
   me.frame = nullptr;
-  if (me.failed) return {FastOutcome::kDone, abi::to_abi_status(me.error)};
-  return {FastOutcome::kReceivedInState, 0};
+  if (me.failed) return me.error;
+  return ok_status();
 }
 
 }  // namespace exo::ipc

@@ -231,16 +231,15 @@ Status wait_for_message_locked(Endpoint& endpoint, Thread& self, uint64_t flags,
   return wait_locked(self, IpcOps::receivers(endpoint), flags, deadline);
 }
 
-}  // namespace
-
-Status receive(Endpoint& endpoint, Thread& self, uint64_t deadline) {
-  ThreadIpc& me = state_of(self);
-  uint64_t flags = g_ipc_lock.acquire();
+// A receive on `endpoint`, IPC lock held (taken with `flags`): the first queued sender's
+// message at once, else a wait until `deadline`. Releases the lock.
+Status receive_locked(Endpoint& endpoint, Thread& self, uint64_t flags, uint64_t deadline) {
   if (IpcOps::closed(endpoint)) {
     g_ipc_lock.release(flags);
+    preempt_if_needed();  // reply_and_receive may have woken its caller first
     return Error::kPeerClosed;
   }
-  me.failed = false;
+  state_of(self).failed = false;
   if (sched::SchedEntity* s = IpcOps::senders(endpoint).wake_one()) {
     accept_sender_locked(self, *as_thread(s));
     g_ipc_lock.release(flags);
@@ -248,6 +247,12 @@ Status receive(Endpoint& endpoint, Thread& self, uint64_t deadline) {
     return ok_status();
   }
   return wait_for_message_locked(endpoint, self, flags, deadline);
+}
+
+}  // namespace
+
+Status receive(Endpoint& endpoint, Thread& self, uint64_t deadline) {
+  return receive_locked(endpoint, self, g_ipc_lock.acquire(), deadline);
 }
 
 Status reply_and_receive(Endpoint& endpoint, Thread& self, Message& reply_message, bool* replied,
@@ -281,21 +286,10 @@ Status reply_and_receive(Endpoint& endpoint, Thread& self, Message& reply_messag
       return me.failed ? Status(me.error) : ok_status();
     }
   }
-  if (caller_waiting) wake(*caller);
-  if (IpcOps::closed(endpoint)) {
-    g_ipc_lock.release(flags);
-    preempt_if_needed();
-    return Error::kPeerClosed;
-  }
-  if (sched::SchedEntity* s = IpcOps::senders(endpoint).wake_one()) {
-    accept_sender_locked(self, *as_thread(s));
-    g_ipc_lock.release(flags);
-    preempt_if_needed();
-    return ok_status();
-  }
   // The caller runs elsewhere (another CPU's, or with a deadline), or something more urgent is
-  // ready here: it was woken above, and this thread waits for the next message.
-  return wait_for_message_locked(endpoint, self, flags, deadline);
+  // ready here, or a sender is queued: it is woken, and this thread receives as usual.
+  if (caller_waiting) wake(*caller);
+  return receive_locked(endpoint, self, flags, deadline);
 }
 
 void thread_exiting(Thread& thread) {

@@ -385,6 +385,11 @@ void test_dead_server(bool idle) {
   }
   auto alive = client.tally(kId);
   expect_true("it serves while alive", sent && alive.ok() && alive->received == 4);
+  exo::sys::raw::Return live = exo::sys::raw::handle_info(child.endpoint);
+  expect_true("handle_info: a live server's endpoint, not closed",
+              live.status >= 0 &&
+                  ((static_cast<uint64_t>(live.status) >> 32) & 0xffff) == EXO_OBJECT_ENDPOINT &&
+                  (static_cast<uint64_t>(live.status) & EXO_HANDLE_INFO_PEER_CLOSED) == 0);
   expect_true("the hold that ends it is queued", client.hold(20, proto::SendMode::kWait).ok());
   exo::Result<int64_t> status = exo::sys::process_wait(child.process);
   expect_true("the doomed server exited", status.ok() && *status == kDoomedExit);

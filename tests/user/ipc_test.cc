@@ -50,27 +50,17 @@ void test_every_size(Handle endpoint) {
               exo::sys::ipc_call(endpoint, add) == 0 && add.words[0] == 42 && add.word_count == 1);
 }
 
-// A raw call with every word register set, whatever the count: the reply must carry exactly
-// the words sent and 0 in every register past the count. After the first round trip the echo
-// server waits in the fast path, so this checks the fast path's register moves word by word.
+// A raw call with every word register set, whatever the count (ipc_raw_registers loads all
+// six): the reply must carry exactly the words sent and 0 in every register past the count.
+// After the first round trip the echo server waits in the fast path, so this checks the fast
+// path's register moves word by word.
 bool raw_echo(Handle endpoint, uint8_t words, uint64_t seed) {
   uint64_t tag = EXO_IPC_TAG(1, words, 0);
-  uint64_t rax = 64, rdi = endpoint, rsi = tag, rdx = seed + 1;
-  register uint64_t r10 asm("r10") = seed + 2;
-  register uint64_t r8 asm("r8") = seed + 3;
-  register uint64_t r9 asm("r9") = seed + 4;
-  register uint64_t r12 asm("r12") = seed + 5;
-  register uint64_t r13 asm("r13") = seed + 6;
-  register uint64_t r14 asm("r14") = 0;
-  register uint64_t r15 asm("r15") = 0;
-  asm volatile("syscall"
-               : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(r10), "+r"(r8), "+r"(r9),
-                 "+r"(r12), "+r"(r13)
-               : "r"(r14), "r"(r15)
-               : "rcx", "r11", "memory");
-  const uint64_t got[] = {rdx, r10, r8, r9, r12, r13};
-  bool same = rax == 0 && rsi == tag;
-  for (uint8_t i = 0; i < EXO_IPC_MAX_WORDS; ++i) same = same && got[i] == (i < words ? seed + i + 1 : 0);
+  exo::sys::IpcRegisters r;
+  r.tag = tag;
+  for (uint8_t i = 0; i < EXO_IPC_MAX_WORDS; ++i) r.words[i] = seed + i + 1;
+  bool same = exo::sys::ipc_raw_registers(64, endpoint, 0, nullptr, r) == 0 && r.tag == tag;
+  for (uint8_t i = 0; i < EXO_IPC_MAX_WORDS; ++i) same = same && r.words[i] == (i < words ? seed + i + 1 : 0);
   return same;
 }
 
@@ -548,20 +538,9 @@ void test_notifications() {
 
 // An IPC call with a raw tag: options and tail pinned to 0, so only the tag can be refused.
 int64_t call_with_tag(Handle endpoint, uint64_t tag) {
-  uint64_t rax = 64, rdi = endpoint, rsi = tag, rdx = 0;
-  register uint64_t r10 asm("r10") = 0;
-  register uint64_t r8 asm("r8") = 0;
-  register uint64_t r9 asm("r9") = 0;
-  register uint64_t r12 asm("r12") = 0;
-  register uint64_t r13 asm("r13") = 0;
-  register uint64_t r14 asm("r14") = 0;
-  register uint64_t r15 asm("r15") = 0;
-  asm volatile("syscall"
-               : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(r10), "+r"(r8), "+r"(r9),
-                 "+r"(r12), "+r"(r13)
-               : "r"(r14), "r"(r15)
-               : "rcx", "r11", "memory");
-  return static_cast<int64_t>(rax);
+  exo::sys::IpcRegisters r;
+  r.tag = tag;
+  return exo::sys::ipc_raw_registers(64, endpoint, 0, nullptr, r);
 }
 
 // The argument checks of the handle, notification, endpoint and device syscalls: each bad

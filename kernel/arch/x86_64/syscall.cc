@@ -49,8 +49,8 @@ extern "C" int64_t exo_ipc_dispatch(uint64_t number, IpcFrame* f) {
 extern "C" int64_t exo_ipc_parked_resumed(exo::Thread* prev, IpcFrame* f) {
   using namespace exo;
   finish_switch_into_parked(*prev);
-  ipc::FastResult outcome = ipc::parked_outcome();
-  if (outcome.outcome == ipc::FastOutcome::kDone) return outcome.status;
+  Status waited = ipc::parked_outcome();
+  if (!waited.ok()) return abi_status(waited);
   syscall::IpcRegisters r = registers_of(*f);
   Status s = syscall::ipc_finish_receive(r);
   write_back(*f, r);

@@ -134,8 +134,9 @@ exo_ipc_return:
     jmp .Lexit
 
 // Into a parked thread from its peer's fast path (arch::return_to_parked): rdi the parked
-// thread's frame, rsi the frame the message comes from (the peer's, which is being parked and
-// still has this CPU, so its frame cannot change yet), rdx that peer's on_cpu flag. The message
+// thread's frame, rsi the frame the message comes from (the calling thread's, which is being
+// parked and still has this CPU, so its frame cannot change yet), rdx that thread's on_cpu
+// flag. The message
 // goes register to register: the tag and the counted words from the peer's frame, zeros past
 // the count (the ABI's; the peer's other registers must not leak), then the parked thread's
 // own preserved registers from its frame, interrupts off throughout.
@@ -160,7 +161,7 @@ exo_ipc_return_parked:
 .Lzero_4: xorl %r12d, %r12d
 .Lzero_5: xorl %r13d, %r13d
 .Lzero_6:
-    movq %rdi, %rsp                                 // off the peer's stack: let it go
+    movq %rdi, %rsp                                 // off the calling thread's stack: let it go
     movb $0, (%rax)                                 // a plain store releases on x86
     movq %gs:EXO_PERCPU_USER_EXIT_FLAG, %rcx
     cmpb $0, (%rcx)
